@@ -1,0 +1,52 @@
+# Everything runs from a virtualenv in .venv, made on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Written after a successful install: re-running is free until pyproject.toml changes.
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+PYTEST_ARGS ?=
+
+.PHONY: venv browsers test lint demo clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $@
+
+# The browser tests drive Debian's chromium; Playwright's own browser download
+# is not used.
+browsers:
+	@if [ -x $(CHROMIUM) ]; then \
+		echo "chromium: $(CHROMIUM)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo -n apt-get update && \
+		sudo -n env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends chromium; \
+	else \
+		echo "$(CHROMIUM) is missing and this user cannot install it." >&2; \
+		echo "Run as root, or: sudo apt-get install chromium" >&2; \
+		exit 1; \
+	fi
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after the install" >&2; exit 1; }
+
+test: venv browsers
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+# Becomes `manage.py demo` once the live dashboard lands.
+demo: venv
+	$(BIN)/python manage.py clarity_simulator
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles test-artifacts \
+		build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

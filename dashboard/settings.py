@@ -1,0 +1,192 @@
+"""Settings for the Clarity supervisor dashboard.
+
+One module for every environment: everything that differs between a laptop and
+production comes from environment variables (see README.md). The defaults suit
+local development; turning DJANGO_DEBUG off makes the unsafe defaults errors.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from dashboard.env import database_from_url, env_bool, env_list, env_str, redact_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+# Only ever used with DEBUG on. The "django-insecure-" prefix makes Django's own
+# deploy checks flag it should it leak into production anyway.
+_DEV_SECRET_KEY = "django-insecure-local-development-only-never-use-this-key-in-production"  # noqa: S105
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
+elif not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
+        "(at least 50 random characters)"
+    )
+elif len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure-"):
+    # The value itself is never echoed: it is a secret even when it is a bad one.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be at least 50 random characters and not the "
+        f"development key when DJANGO_DEBUG is off (got {len(SECRET_KEY)} characters)"
+    )
+
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS",
+    ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [],
+)
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS must list the dashboard's host names (comma separated) "
+        "when DJANGO_DEBUG is off"
+    )
+
+# Origins, with scheme, allowed to POST from a different host; mostly needed
+# behind a proxy that rewrites the Host header.
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    # First, so that its ASGI runserver replaces staticfiles' WSGI one.
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ASGI only: the live dashboard needs websockets, so there is no WSGI entry point.
+ASGI_APPLICATION = "dashboard.asgi.application"
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", "sqlite:///db.sqlite3"), base_dir=BASE_DIR
+    ),
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    # Checked here rather than at the first websocket message, so a missing
+    # extra fails the deploy instead of the live updates.
+    if importlib.util.find_spec("channels_redis") is None:
+        raise ImproperlyConfigured(
+            f"REDIS_URL is set ({redact_url(REDIS_URL)!r}) but channels-redis is not "
+            "installed; install the project's 'redis' extra"
+        )
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        },
+    }
+else:
+    # Fine for one process; several daphne workers need REDIS_URL to share events.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "/login/"
+# There is no dashboard page yet; point this at it once it exists.
+LOGIN_REDIRECT_URL = "/admin/"
+LOGOUT_REDIRECT_URL = LOGIN_URL
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Django's default too, but the dashboard is never meant to be framed.
+X_FRAME_OPTIONS = "DENY"
+
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # Load balancers probe over plain HTTP and do not follow redirects.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    # TLS ends at the proxy in front of daphne; trust its word on the scheme.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The Clarity Connect instance to supervise. Empty means "use the embedded
+# simulator" (integrations/clarity/simulator), which is what demos and tests run.
+CLARITY_URL = env_str("CLARITY_URL", "")
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_log_level = env_str("DJANGO_LOG_LEVEL", "INFO")
+LOG_LEVEL = _log_level.strip().upper()
+if LOG_LEVEL not in _LOG_LEVELS:
+    raise ImproperlyConfigured(
+        f"DJANGO_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}; got {_log_level!r}"
+    )
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "console": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "console"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replace Django's own handlers (console only with DEBUG on, mail to
+        # admins) so every record goes to the console exactly once.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
+}
