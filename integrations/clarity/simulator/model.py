@@ -195,6 +195,7 @@ class Agent:
     # Teams, groups and business units whose agents this person may see (beyond themselves).
     scope_team_ids: frozenset[int] = frozenset()
     scope_queue_ids: frozenset[int] = frozenset()
+    sees_all: bool = False          # the centre-wide supervisor
     status: str = "loggedOut"
     reason_code_id: int | None = None
     status_start: float = 0.0
@@ -375,6 +376,7 @@ class ContactCenter:
         # What changed since the last `take_changes()`: ("agent", id) / ("queue", id) keys,
         # and alert ids. The server turns these into subscription diffs.
         self.dirty: set[tuple[str, int]] = set()
+        self.live_dirty: set[tuple[str, int]] = set()
         self.dirty_alerts: set[int] = set()
         self.finished_sessions: list[int] = []
         self.max_finished_sessions = 20_000
@@ -481,7 +483,8 @@ class ContactCenter:
                               login_name="supervisor", team_id=-1, role="supervisor",
                               modalities=MODALITIES, routable=False, can_silent_join=True,
                               can_whisper_join=True, can_record=True,
-                              scope_team_ids=every_team, scope_queue_ids=frozenset(self.queues)))
+                              scope_team_ids=every_team, scope_queue_ids=frozenset(self.queues),
+                              sees_all=True))
         for bu in self.business_units.values():
             first, last = names[n_agents + n_teams + 1 + bu.id]
             self._add_agent(Agent(
@@ -583,8 +586,9 @@ class ContactCenter:
         self.now = target
 
     def take_changes(self) -> tuple[set[tuple[str, int]], set[int]]:
-        dirty, alerts = self.dirty, self.dirty_alerts
-        self.dirty, self.dirty_alerts = set(), set()
+        """What changed since the last call (entities, alert ids), clock refreshes included."""
+        dirty, alerts = self.dirty | self.live_dirty, self.dirty_alerts
+        self.dirty, self.live_dirty, self.dirty_alerts = set(), set(), set()
         return dirty, alerts
 
     @staticmethod
@@ -597,10 +601,11 @@ class ContactCenter:
         if day != self._day:
             self._day = day
             self._new_day()
-        # Live metrics (the age of the oldest waiting contact) move with the clock.
+        # Live metrics (the age of the oldest waiting contact) move with the clock; kept apart
+        # from real changes so that "what changed" stays meaningful.
         for queue in self.queues.values():
             if any(queue.waiting.values()):
-                self.dirty.add(("queue", queue.id))
+                self.live_dirty.add(("queue", queue.id))
         if int(self.now) % 5 == 0:
             self._evaluate_alerts()
         for agent in self.agents.values():
@@ -973,6 +978,14 @@ class ContactCenter:
                              f"{'whisper' if whisper else 'silent'}).")
         self._touch_session(session)
 
+    def _end_joins(self, session: Session) -> None:
+        """Supervisors who joined leave when the session leaves its agent."""
+        for part in session.participations:
+            if part.type_id in (7, 8) and part.status == "Accepted":
+                part.status = "Ended"
+                part.ended = self.now
+        session.silent_joined = session.whisper_joined = False
+
     def _touch_session(self, session: Session) -> None:
         """A session's visible fields changed: its agent and queue must be re-rendered."""
         if session.primary_agent_id is not None:
@@ -1000,7 +1013,7 @@ class ContactCenter:
         t = self.now
         from_agent = True
         while True:
-            t += self.rng.uniform(6, 25)
+            t += self.rng.uniform(3, 12)
             if t >= until:
                 break
             line = self.rng.choice(IM_AGENT_LINES if from_agent else IM_CUSTOMER_LINES)
@@ -1042,6 +1055,7 @@ class ContactCenter:
             self._agent_count(agent, queue.id, session.modality, "transferredCount")
             self._queue_count(queue.id, session.modality, "transferredCount")
             self._event(session, f"Session transferred to queue: {target.name}")
+            self._end_joins(session)
             self._stop_recording(session)
             agent.session_ids.remove(session.id)
             self._finish_part(session, agent, part, queue, acw=False)
@@ -1107,10 +1121,7 @@ class ContactCenter:
         session.ended = self.now
         self._event(session, "Session status changed to Completed.")
         self._event(session, "Session terminating.")
-        for other in session.participations:
-            if other.status == "Accepted" and other is not part:
-                other.status = "Ended"
-                other.ended = self.now
+        self._end_joins(session)
         self._finish_part(session, agent, part, queue, acw=True)
         self._session_finished(session)
 
@@ -1123,6 +1134,7 @@ class ContactCenter:
                 agent = self.agents[part.agent_id]
                 self._cancel_offer(session, agent, part)
         queue.waiting[session.modality].remove(session.id)
+        self._end_joins(session)
         wait = self.now - (session.enqueued or self.now)
         session.queued_ms += wait * 1000
         session.status = "Abandoned"
@@ -1222,6 +1234,8 @@ class ContactCenter:
 
     # ----------------------------------------------------------------- authorization (MBU)
     def visible_agent_ids(self, viewer: Agent) -> set[int]:
+        if viewer.sees_all:
+            return set(self.agents)
         ids = {viewer.id}
         for tid in viewer.scope_team_ids:
             ids.update(self.teams[tid].agent_ids)

@@ -473,7 +473,9 @@ def realtime_agent(cc: ContactCenter, agent: Agent, view: View) -> Json:
     if "status" in view.parts:
         item["currentStatus"] = _filter_status(agent_status(agent), view)
         if view.include_status_history:
-            item["statusHistory"] = [_filter_status(h, view)
+            # startTime stays whatever the filter says: it identifies an entry, and diffs
+            # append entries by it.
+            item["statusHistory"] = [{**_filter_status(h, view), "startTime": h["startTime"]}
                                      for h in status_history(agent, cc.now)]
     if view.include_breakdowns and "metrics" in view.parts:
         item["breakdowns"] = breakdowns(cc, agent, view)
