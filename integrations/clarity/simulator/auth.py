@@ -24,6 +24,8 @@ from .model import Agent, ContactCenter
 log = logging.getLogger(__name__)
 
 GRANT_TYPE = "urn:connect.auth:windows"
+# Where the auth middleware leaves the logged-in agent for the route handlers.
+AGENT_KEY = web.RequestKey("agent", Agent)
 TOKEN_PATH = "/webauth/token"  # noqa: S105 - a route, not a secret
 
 

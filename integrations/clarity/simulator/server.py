@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from . import rest
-from .auth import TOKEN_PATH, TokenService, bearer_token, token_handler
+from .auth import AGENT_KEY, TOKEN_PATH, TokenService, bearer_token, token_handler
 from .model import Agent, ContactCenter, ModelError
 from .params import BadRequest, Unauthorized
 from .signalr import HubConnection, SignalRHub
@@ -143,7 +143,7 @@ class Simulator:
         if agent is None:
             return web.Response(status=401,
                                 headers={"WWW-Authenticate": self.tokens.challenge()})
-        request["agent"] = agent
+        request[AGENT_KEY] = agent
         try:
             response = await handler(request)
         except BadRequest as exc:
