@@ -1248,7 +1248,8 @@ class ContactCenter:
         agents = self.visible_agent_ids(viewer)
         return (session.primary_agent_id in agents or session.agent_id in agents
                 or session.queue_id in viewer.scope_queue_ids
-                or any(p.agent_id in agents for p in session.participations))
+                or any(p.agent_id in agents and p.accepted is not None
+                       for p in session.participations))
 
     # ----------------------------------------------------------------- actions (the API)
     def agent_by_login(self, login: str) -> Agent | None:
@@ -1295,8 +1296,6 @@ class ContactCenter:
                 agent.shift_end_at = self.now
             elif not agent.logged_in and status not in ("loggedOut", "offWork"):
                 agent.shift_end_at = self.now + 8 * 3600
-            if status == "unavailable" and reason_code_id is None:
-                reason_code_id = None
             self._set_status(agent, status, reason_code_id)
             self._dispatch()
         elif suspended is not None:

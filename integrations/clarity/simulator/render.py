@@ -574,7 +574,9 @@ def mbu(cc: ContactCenter, viewer: Agent) -> Json:
                    for q in sorted((cc.queues[i] for i in queue_ids), key=lambda q: q.id)],
         "teams": [nonempty({"type": "team", "id": t.id, "name": t.name,
                             "businessUnitId": t.business_unit_id,
-                            "groupIds": sorted(t.group_ids), "agentIds": sorted(t.agent_ids),
+                            "groupIds": sorted(t.group_ids),
+                            # An agent sees its own team, but not who else is on it.
+                            "agentIds": sorted(set(t.agent_ids) & agent_ids),
                             "queueIds": sorted(t.queue_ids)})
                   for t in sorted((cc.teams[i] for i in team_ids), key=lambda t: t.id)],
         "groups": [nonempty({"type": "group", "id": g.id, "name": g.name,
