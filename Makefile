@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: venv browsers test lint demo clean
+.PHONY: venv browsers jsdeps test lint demo clean
 
 venv: $(STAMP)
 
@@ -35,7 +35,25 @@ browsers:
 	fi
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after the install" >&2; exit 1; }
 
-test: venv browsers
+# Microsoft's SignalR client, pinned by package-lock.json, for the hub's compliance test.
+JSDIR := tests/integrations/clarity/simulator/js
+JSSTAMP := $(JSDIR)/node_modules/.installed
+
+jsdeps: $(JSSTAMP)
+
+$(JSSTAMP): $(JSDIR)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y --no-install-recommends nodejs npm; \
+		else \
+			echo "npm is missing: install Node.js (apt-get install nodejs npm)" >&2; exit 1; \
+		fi; \
+	fi
+	npm ci --prefix $(JSDIR) --no-audit --no-fund
+	@touch $@
+
+test: venv browsers jsdeps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
