@@ -188,5 +188,9 @@ LOGGING = {
         # Replace Django's own handlers (console only with DEBUG on, mail to
         # admins) so every record goes to the console exactly once.
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # One line per HTTP request to Clarity is noise at INFO; failures are logged by the
+        # client itself.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

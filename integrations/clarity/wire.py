@@ -2061,6 +2061,11 @@ HUB_SUBSCRIPTION_UPDATE = "subscriptionUpdate"
 HUB_ALERT_UPDATE = "alertUpdate"
 HUB_GET_CONNECTION_ID = "GetConnectionId"
 
+# Metrics that measure time up to "now" (the age of the oldest waiting contact) move with the
+# clock between updates; a picture and a REST answer read a moment apart differ on them without
+# being out of sync. Lower case: metric names are compared case-insensitively.
+CLOCK_DRIVEN_METRICS = frozenset({"longestqueuedtime"})
+
 
 @dataclass(frozen=True)
 class SubscriptionUpdate:
