@@ -60,9 +60,9 @@ test: venv browsers jsdeps
 lint: venv
 	$(BIN)/ruff check .
 
-# Becomes `manage.py demo` once the live dashboard lands.
+# The simulator, the bridge and the dashboard in one process; prints the URLs and a login.
 demo: venv
-	$(BIN)/python manage.py clarity_simulator
+	$(BIN)/python manage.py demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles test-artifacts \

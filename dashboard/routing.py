@@ -1,8 +1,13 @@
-"""Websocket routes, mounted by dashboard.asgi."""
+"""WebSocket routes, mounted by dashboard.asgi (behind AllowedHostsOriginValidator and auth)."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-# Empty for now: the consumers come with the live dashboard.
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from dashboard.consumers import LiveConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/live/<str:page>/", LiveConsumer.as_asgi()),
+    # A wallboard authenticates with its token alone: TVs have no one to log in.
+    path("ws/wallboard/<str:token>/", LiveConsumer.as_asgi(), {"page": "wallboard"}),
+]

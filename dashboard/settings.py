@@ -132,8 +132,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "/login/"
-# There is no dashboard page yet; point this at it once it exists.
-LOGIN_REDIRECT_URL = "/admin/"
+# After logging in, the live overview.
+LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = LOGIN_URL
 
 LANGUAGE_CODE = "en-us"

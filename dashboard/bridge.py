@@ -1,0 +1,220 @@
+"""The bridge: Clarity's live feed in, rendered widgets out to the channel layer.
+
+One bridge runs per deployment. It follows the upstream through `integrations.clarity`
+(feed + merge), coalesces changes per entity over a short window so that rendering cost follows
+the number of changed entities rather than the number of diffs, publishes each changed widget to
+its entity's group, answers consumers' snapshot requests, and persists what must outlive a
+restart (the MBU structure, current statuses, status history, alerts, a queue sample a minute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import BaseChannelLayer, get_channel_layer
+
+from integrations.clarity.client import ClarityClient
+from integrations.clarity.config import ClarityConfig
+from integrations.clarity.live import (
+    ClarityClientSubscriptionApi,
+    FeedEvent,
+    FeedMessage,
+    LiveFeed,
+    default_plan,
+)
+from integrations.clarity.merge import EntityKey
+
+from . import mbu, store
+from .live import BRIDGE_CHANNEL, STATUS_GROUP, LiveState
+
+log = logging.getLogger(__name__)
+
+COALESCE_SECONDS = 0.05
+SAMPLE_SECONDS = 60.0
+
+
+class Bridge:
+    def __init__(self, config: ClarityConfig, *, layer: BaseChannelLayer | None = None,
+                 state: LiveState | None = None, build: str = "",
+                 feed_options: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.layer = layer or get_channel_layer()
+        self.state = state or LiveState(build=build)
+        self.feed: LiveFeed | None = None
+        self.feed_options = feed_options or {}
+        self._dirty: set[EntityKey] = set()
+        self._wake = asyncio.Event()
+        self._pending_history: dict[int, list[Any]] = {}
+        self._pending_alerts: dict[int, dict[str, Any]] = {}
+        self.published = 0
+
+    # ------------------------------------------------------------------ running
+    async def run(self) -> None:
+        async with ClarityClient(self.config) as client:
+            structure = await client.mbu()
+            await sync_to_async(mbu.sync_mbu)(structure)
+            self.state.names = _names(structure)
+            self.feed = LiveFeed(self.config.hub_url, client.tokens,
+                                 ClarityClientSubscriptionApi(client), default_plan(structure),
+                                 on_message=self._on_message, on_event=self._on_event,
+                                 **self.feed_options)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self.feed.run(), name="bridge-feed")
+                tasks.create_task(self._publish_loop(), name="bridge-publish")
+                tasks.create_task(self._serve_snapshots(), name="bridge-snapshots")
+                tasks.create_task(self._persist_loop(), name="bridge-persist")
+                tasks.create_task(self._status_loop(), name="bridge-status")
+
+    # ------------------------------------------------------------------ feed side
+    def _on_message(self, message: FeedMessage) -> None:
+        if message.restart in ("reconnect", "resync") and message.is_snapshot:
+            # The stream restarted: pages take a fresh snapshot instead of trusting diffs.
+            self.state.new_epoch()
+        result = self.state.picture.apply(message)
+        self.state.upstream_ok = True
+        self.state.last_update = time.time()
+        if result is None:
+            return
+        self._dirty.update(result.changed)
+        for key in result.changed:
+            if key[0] == "agent":
+                item = self.state.picture.picture.get(key) or {}
+                if item.get("statusHistory"):
+                    self._pending_history[int(key[1])] = item["statusHistory"]
+            elif key[0] == "alert":
+                item = self.state.picture.picture.get(key)
+                if item is not None:
+                    self._pending_alerts[int(key[1])] = item
+        self._wake.set()
+
+    def _on_event(self, event: FeedEvent) -> None:
+        if event.kind in ("disconnected", "stall", "connect_failed", "unauthorized"):
+            if self.state.upstream_ok:
+                self.state.upstream_ok = False
+                self.state.upstream_since = time.time()
+            log.warning("Clarity feed: %s %s", event.kind, event.detail)
+        elif event.kind == "connected":
+            log.info("Clarity feed connected")
+
+    # ------------------------------------------------------------------ publishing
+    async def _publish_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            # Coalesce: a burst of diffs for one entity becomes one render.
+            await asyncio.sleep(COALESCE_SECONDS)
+            self._wake.clear()
+            dirty, self._dirty = self._dirty, set()
+            await self.publish(dirty)
+
+    async def publish(self, keys: Iterable[EntityKey]) -> int:
+        sent = 0
+        for key in keys:
+            group = self.state.route(key)
+            if group is None:
+                continue
+            html = self.state.render(key, oob=True)
+            if not html:
+                continue
+            event = {"type": "live.fragment", "epoch": self.state.epoch,
+                     "key": json.dumps(list(key)),
+                     "version": self.state.picture.picture.entity_version(key), "html": html}
+            if key[0] == "alert":
+                # A page that has never seen this alert has no element to replace: the
+                # consumer adds it to the list instead.
+                event["html_new"] = self.state.render(key, oob=False)
+            await self.layer.group_send(group, event)
+            sent += 1
+        self.published += sent
+        return sent
+
+    async def _serve_snapshots(self) -> None:
+        """Consumers ask for a snapshot of their groups; answer on their own channel."""
+        while True:
+            request = await self.layer.receive(BRIDGE_CHANNEL)
+            if request.get("type") != "snapshot.request":
+                continue
+            try:
+                await self.layer.send(request["reply_to"], self.snapshot(request["groups"]))
+            except Exception:
+                # A consumer that went away, or a bad request, must not stop the bridge.
+                log.exception("snapshot request failed")
+
+    def snapshot(self, groups: Iterable[str]) -> dict[str, Any]:
+        keys = self.state.keys_for(groups)
+        html = self.state.snapshot_html(keys)
+        return {"type": "live.snapshot", "epoch": self.state.epoch, "html": html,
+                "versions": self.state.versions(keys), "meta": self.state.meta("snapshot", 0)}
+
+    async def _status_loop(self) -> None:
+        """Every consumer's heartbeat carries the bridge's epoch and the upstream's health."""
+        while True:
+            seen = (self.state.epoch, self.state.upstream_ok)
+            await self.layer.group_send(STATUS_GROUP, {
+                "type": "live.status", "meta": self.state.meta("heartbeat", 0)})
+            # Quick after a change (a new epoch, the upstream lost), otherwise every 5 s.
+            for _ in range(50):
+                await asyncio.sleep(0.1)
+                if (self.state.epoch, self.state.upstream_ok) != seen:
+                    break
+
+    # ------------------------------------------------------------------ persistence
+    async def _persist_loop(self) -> None:
+        next_sample = time.monotonic() + SAMPLE_SECONDS
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.persist(sample=time.monotonic() >= next_sample)
+            except Exception:
+                log.exception("persisting the live picture failed")
+            if time.monotonic() >= next_sample:
+                next_sample = time.monotonic() + SAMPLE_SECONDS
+
+    async def persist(self, *, sample: bool = False) -> None:
+        picture = self.state.picture.picture
+        history, self._pending_history = self._pending_history, {}
+        alerts, self._pending_alerts = self._pending_alerts, {}
+        statuses = {aid: item.get("currentStatus") or {} for aid, item in
+                    picture.agents().items()}
+        await sync_to_async(store.save_agent_statuses)(statuses)
+        for agent_id, entries in history.items():
+            await sync_to_async(store.save_status_history)(agent_id, entries)
+        if alerts:
+            await sync_to_async(store.save_alerts)(alerts.values())
+        if sample:
+            now = datetime.now(tz=UTC)
+            rows = [(qid, modality, now, bag) for qid, item in picture.queues().items()
+                    for modality, bag in (item.get("metrics") or {}).items()
+                    if modality != "agnostic"]
+            await sync_to_async(store.save_queue_samples)(rows)
+
+
+def _names(structure: Any) -> dict[str, str]:
+    """Display names the live items do not carry (queue names on tiles, teams of agents)."""
+    names: dict[str, str] = {}
+    teams = {t.id: t.name for t in structure.teams}
+    for queue in structure.queues:
+        names[f"queue.{queue.id}"] = queue.name or f"Queue {queue.id}"
+    for agent in structure.agents:
+        if agent.team_id in teams:
+            names[f"team-of-agent.{agent.id}"] = teams[agent.team_id] or ""
+    for team in structure.teams:
+        names[f"team.{team.id}"] = team.name or ""
+    for group in structure.groups:
+        names[f"group.{group.id}"] = group.name or ""
+    for unit in structure.business_units:
+        names[f"businessUnit.{unit.id}"] = unit.name or ""
+    return names
+
+
+async def run_bridge(config: ClarityConfig, **kwargs: Any) -> None:
+    bridge = Bridge(config, **kwargs)
+    with contextlib.suppress(asyncio.CancelledError):
+        await bridge.run()

@@ -1,0 +1,103 @@
+"""`manage.py demo`: the simulator, the bridge and the dashboard in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from integrations.clarity.client import ClarityClient
+from integrations.clarity.config import ClarityConfig
+from integrations.clarity.errors import ClarityError
+
+
+async def _fetch_mbu(config: ClarityConfig) -> Any:
+    async with ClarityClient(config) as client:
+        return await client.mbu()
+
+
+class Command(BaseCommand):
+    help = ("Start the demo: the Clarity simulator (unless CLARITY_URL is set), the bridge and "
+            "the dashboard (daphne), with a demo supervisor and a demo wallboard.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--simulator-port", type=int, default=8100)
+        parser.add_argument("--speed", type=float, default=1.0,
+                            help="the simulator's simulated seconds per real second")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # daphne installs Twisted's asyncio reactor on import: import it before anything else
+        # pulls Twisted in.
+        from daphne.server import Server, twisted_loop
+
+        from dashboard import mbu
+        from dashboard.bridge import run_bridge
+        from dashboard.models import Queue, Team, Wallboard
+        from integrations.clarity.simulator.server import SimulatorConfig, SimulatorThread
+
+        host, port = options["host"], options["port"]
+        call_command("migrate", interactive=False, verbosity=0)
+        simulator = None
+        try:
+            config = ClarityConfig.from_env()
+        except ClarityError as exc:
+            raise CommandError(f"configuration: {exc}") from exc
+        if config.uses_simulator:
+            # No CLARITY_URL: the embedded simulator, on its own port and thread.
+            try:
+                simulator = SimulatorThread(SimulatorConfig(
+                    host="127.0.0.1", port=options["simulator_port"],
+                    speed=options["speed"])).start()
+            except RuntimeError as exc:
+                raise CommandError(f"the simulator could not start on port "
+                                   f"{options['simulator_port']}: {exc.__cause__}") from exc
+            config = config.with_url(simulator.url)
+        try:
+            try:
+                structure = asyncio.run(_fetch_mbu(config))
+            except ClarityError as exc:
+                raise CommandError(f"Clarity at {config.base_url}: {exc}") from exc
+            mbu.sync_mbu(structure)
+            password = secrets.token_urlsafe(9)
+            user, _ = get_user_model().objects.get_or_create(username="supervisor")
+            user.is_staff = user.is_superuser = True
+            user.set_password(password)
+            user.save()
+            board, _ = Wallboard.objects.get_or_create(name="Demo wallboard")
+            board.queues.set(Queue.objects.filter(active=True))
+            board.teams.set(Team.objects.filter(active=True))
+            base = f"http://{host}:{port}"
+            self.stdout.write(f"Dashboard: {base}/")
+            self.stdout.write(f"Login: supervisor / {password}")
+            self.stdout.write(f"Wallboard: {base}{board.get_absolute_url()}")
+            self.stdout.flush()
+            application = _application()
+
+            def ready() -> None:
+                # The bridge shares daphne's loop, and so its in-memory channel layer.
+                twisted_loop.create_task(run_bridge(config))
+
+            Server(application, endpoints=[f"tcp:port={port}:interface={host}"],
+                   # Daphne closes sockets after 24 h by default; pages reconnect anyway,
+                   # but a wallboard has no reason to be cut off.
+                   websocket_timeout=-1, ready_callable=ready, verbosity=0).run()
+        finally:
+            if simulator is not None:
+                simulator.stop()
+
+
+def _application() -> Any:
+    """The ASGI app, serving static files too (the demo runs without a proxy in front)."""
+    from channels.routing import ProtocolTypeRouter
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from dashboard.asgi import application, django_asgi_app
+
+    return ProtocolTypeRouter({"http": ASGIStaticFilesHandler(django_asgi_app),
+                               "websocket": application.application_mapping["websocket"]})

@@ -1,0 +1,396 @@
+"""What the dashboard keeps in its database: what must outlive a restart of the bridge.
+
+The live picture itself lives in memory (the bridge); these tables hold the contact centre's
+structure (from Clarity's MBU), the last known status of every agent, status history, alerts,
+a minute-by-minute sample of queue metrics, and what admins configure (threshold rules,
+wallboards, supervisor scopes).
+
+Rows mirrored from Clarity are keyed by `clarity_id`, the id upstream uses everywhere (hub
+messages, REST routes, the live picture), and are never deleted: when a sync no longer sees one
+it is marked inactive, because status history and alerts still point at it.
+
+Models hold data and validation only; what changes them lives in `dashboard.mbu` (the MBU
+sync, visibility) and `dashboard.store` (what the bridge persists, wallboard tokens, alerts).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from integrations.clarity.wire import MODALITIES
+
+MODALITY_CHOICES = [(m, m) for m in MODALITIES]
+
+# The length of what `secrets.token_urlsafe(32)` returns: 32 random bytes, base64url, no padding.
+WALLBOARD_TOKEN_LENGTH = 43
+WALLBOARD_PAGES = ("overview", "agents", "alerts")
+WALLBOARD_PAGE_CHOICES = [(p, p.capitalize()) for p in WALLBOARD_PAGES]
+MIN_ROTATE_SECONDS = 5
+MIN_FONT_SCALE = 0.5
+MAX_FONT_SCALE = 3.0
+
+
+def new_wallboard_token() -> str:
+    """A fresh secret for a wallboard URL: 256 bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def default_wallboard_pages() -> list[str]:
+    return ["overview"]
+
+
+def validate_wallboard_pages(value: object) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Choose at least one page.")
+    unknown = [p for p in value if p not in WALLBOARD_PAGES]
+    if unknown:
+        raise ValidationError(
+            "Unknown page(s): %(unknown)s. Pages are %(known)s.",
+            params={"unknown": ", ".join(map(str, unknown)), "known": ", ".join(WALLBOARD_PAGES)},
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError("Each page may appear only once.")
+
+
+# ---------------------------------------------------------------------------------------------
+# The contact centre's structure, mirrored from Clarity's MBU by dashboard.mbu.sync_mbu
+# ---------------------------------------------------------------------------------------------
+
+
+class BusinessUnit(models.Model):
+    clarity_id = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True, help_text="False once Clarity no longer lists it.")
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "business unit"
+        verbose_name_plural = "business units"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Group(models.Model):
+    clarity_id = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True, help_text="False once Clarity no longer lists it.")
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "group"
+        verbose_name_plural = "groups"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    clarity_id = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    business_unit = models.ForeignKey(
+        BusinessUnit, models.SET_NULL, null=True, blank=True, related_name="teams"
+    )
+    groups = models.ManyToManyField(Group, blank=True, related_name="teams")
+    active = models.BooleanField(default=True, help_text="False once Clarity no longer lists it.")
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "team"
+        verbose_name_plural = "teams"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Queue(models.Model):
+    clarity_id = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    business_unit = models.ForeignKey(
+        BusinessUnit, models.SET_NULL, null=True, blank=True, related_name="queues"
+    )
+    # The teams whose agents serve the queue.
+    teams = models.ManyToManyField(Team, blank=True, related_name="queues")
+    active = models.BooleanField(default=True, help_text="False once Clarity no longer lists it.")
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "queue"
+        verbose_name_plural = "queues"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agent(models.Model):
+    clarity_id = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    team = models.ForeignKey(Team, models.SET_NULL, null=True, blank=True, related_name="agents")
+    can_record = models.BooleanField(default=False)
+    can_silent_join = models.BooleanField(default=False)
+    can_whisper_join = models.BooleanField(default=False)
+    # The current status as Clarity names it, camel case ("available", "inCall"); written by
+    # the bridge (dashboard.store.save_agent_statuses), blank until it first sees the agent.
+    status = models.CharField(max_length=40, blank=True)
+    reason_code = models.CharField(max_length=200, blank=True)
+    status_since = models.DateTimeField(null=True, blank=True)
+    is_suspended = models.BooleanField(default=False)
+    active = models.BooleanField(default=True, help_text="False once Clarity no longer lists it.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "agent"
+        verbose_name_plural = "agents"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# ---------------------------------------------------------------------------------------------
+# What the bridge persists (dashboard.store)
+# ---------------------------------------------------------------------------------------------
+
+
+class StatusPeriod(models.Model):
+    """One entry of an agent's status history: a status from `started_at` to `ended_at`
+    (null while it is the current one)."""
+
+    agent = models.ForeignKey(Agent, models.CASCADE, related_name="status_periods")
+    status = models.CharField(max_length=40)
+    reason_code = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    is_suspended = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("agent", "-started_at")
+        verbose_name = "status period"
+        verbose_name_plural = "status periods"
+        constraints = (
+            # The hub resends the whole 24 h history: this is what makes saving it idempotent.
+            models.UniqueConstraint(
+                fields=["agent", "started_at", "status"], name="status_period_unique"
+            ),
+        )
+        indexes = (
+            models.Index(fields=["agent", "-started_at"], name="status_period_agent_recent"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.agent}: {self.status} from {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Alert(models.Model):
+    SEVERITY_CHOICES = (("info", "Info"), ("warning", "Warning"), ("critical", "Critical"))
+
+    clarity_id = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES, default="warning")
+    # "agent", "queue", "team", "group" or "businessUnit", as the contract spells them.
+    entity_type = models.CharField(max_length=40, blank=True)
+    entity_id = models.IntegerField(null=True, blank=True)
+    entity_name = models.CharField(max_length=200, blank=True)
+    metric = models.CharField(max_length=100, blank=True)
+    modality = models.CharField(max_length=40, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    raised_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    # Ours, not Clarity's: who on the dashboard acknowledged it (dashboard.store).
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="acknowledged_alerts",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-raised_at",)
+        verbose_name = "alert"
+        verbose_name_plural = "alerts"
+        indexes = (models.Index(fields=["is_active", "-raised_at"], name="alert_active_recent"),)
+
+    def __str__(self) -> str:
+        return self.name or f"Alert {self.clarity_id}"
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+class QueueSample(models.Model):
+    """A queue's metrics for one modality, once a minute, for the last 24 hours: what the
+    sparklines draw. `metrics` is the metric bag as Clarity sent it."""
+
+    queue = models.ForeignKey(Queue, models.CASCADE, related_name="samples")
+    modality = models.CharField(max_length=40)
+    taken_at = models.DateTimeField(help_text="The minute the sample stands for (UTC).")
+    metrics = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ("queue", "modality", "taken_at")
+        verbose_name = "queue sample"
+        verbose_name_plural = "queue samples"
+        constraints = (
+            models.UniqueConstraint(
+                fields=["queue", "modality", "taken_at"], name="queue_sample_unique"
+            ),
+        )
+        indexes = (
+            models.Index(fields=["queue", "taken_at"], name="queue_sample_queue_time"),
+            # Pruning deletes by age across every queue.
+            models.Index(fields=["taken_at"], name="queue_sample_time"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.queue} {self.modality} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+# ---------------------------------------------------------------------------------------------
+# What admins configure
+# ---------------------------------------------------------------------------------------------
+
+
+class ThresholdRule(models.Model):
+    """When a metric's value turns a tile amber or red.
+
+    Several rules may apply to the same metric; `dashboard.store.level_for` uses the most
+    specific enabled one: queue and modality, then queue, then modality, then neither."""
+
+    name = models.CharField(max_length=200)
+    metric = models.CharField(
+        max_length=100,
+        help_text='As Clarity names it: "longestQueuedTime", "serviceLevel"...',
+    )
+    modality = models.CharField(
+        max_length=40, blank=True, choices=MODALITY_CHOICES, help_text="Blank: any modality."
+    )
+    queue = models.ForeignKey(
+        Queue,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="threshold_rules",
+        help_text="Blank: every queue.",
+    )
+    warning = models.FloatField()
+    critical = models.FloatField()
+    higher_is_worse = models.BooleanField(
+        default=True,
+        help_text="Untick where low values are bad (the service level).",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("metric", "name")
+        verbose_name = "threshold rule"
+        verbose_name_plural = "threshold rules"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        # A critical level that is reached before the warning one would never show amber.
+        if self.warning is None or self.critical is None:
+            return
+        if self.higher_is_worse and self.critical < self.warning:
+            raise ValidationError(
+                {"critical": "When higher is worse, critical must be at least the warning level."}
+            )
+        if not self.higher_is_worse and self.critical > self.warning:
+            raise ValidationError(
+                {"critical": "When lower is worse, critical must be at most the warning level."}
+            )
+
+
+class Wallboard(models.Model):
+    """A TV screen's view: some queues and teams, shown at `/wallboard/<token>/` without login.
+
+    The token is the only credential, so it is long, random, compared in constant time
+    (`dashboard.store.wallboard_for_token`), and can be rotated or revoked."""
+
+    THEME_CHOICES = (("dark", "Dark"), ("light", "Light"))
+
+    name = models.CharField(max_length=200)
+    token = models.CharField(
+        max_length=64, unique=True, default=new_wallboard_token, editable=False
+    )
+    queues = models.ManyToManyField(Queue, blank=True, related_name="wallboards")
+    teams = models.ManyToManyField(Team, blank=True, related_name="wallboards")
+    pages = models.JSONField(
+        default=default_wallboard_pages,
+        validators=[validate_wallboard_pages],
+        help_text="Pages to rotate through: overview, agents, alerts.",
+    )
+    rotate_seconds = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(MIN_ROTATE_SECONDS)],
+        help_text="How long each page stays on screen.",
+    )
+    theme = models.CharField(max_length=10, choices=THEME_CHOICES, default="dark")
+    font_scale = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(MIN_FONT_SCALE), MaxValueValidator(MAX_FONT_SCALE)],
+        help_text="1.0 is normal; larger for screens seen from across the room.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "wallboard"
+        verbose_name_plural = "wallboards"
+        constraints = (
+            models.CheckConstraint(
+                condition=models.Q(rotate_seconds__gte=MIN_ROTATE_SECONDS),
+                name="wallboard_rotate_seconds_min",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(font_scale__gte=MIN_FONT_SCALE)
+                & models.Q(font_scale__lte=MAX_FONT_SCALE),
+                name="wallboard_font_scale_range",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        # Spelt out rather than reversed: the wallboard view's URL is part of the contract
+        # with the TVs already pointed at it, whatever the URLconf calls it.
+        return f"/wallboard/{self.token}/"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class SupervisorScope(models.Model):
+    """What a (non-superuser) supervisor may see: these teams, the teams of these groups and
+    business units, and everything in them (dashboard.mbu.visibility_for)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="supervisor_scope"
+    )
+    teams = models.ManyToManyField(Team, blank=True, related_name="supervisor_scopes")
+    groups = models.ManyToManyField(Group, blank=True, related_name="supervisor_scopes")
+    business_units = models.ManyToManyField(
+        BusinessUnit, blank=True, related_name="supervisor_scopes"
+    )
+
+    class Meta:
+        verbose_name = "supervisor scope"
+        verbose_name_plural = "supervisor scopes"
+
+    def __str__(self) -> str:
+        return f"Scope of {self.user}"
