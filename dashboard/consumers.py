@@ -93,9 +93,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.epoch = event["epoch"]
         self.versions = dict(event["versions"])
         self.synced = True
-        meta = _restamp(event["meta"], "snapshot", self.seq)
-        self.meta_state = json.loads(meta[len("<!--live "):-3])
-        await self._send("snapshot", event["html"], meta)
+        self.meta_state = dict(event["meta"], kind="snapshot", seq=self.seq)
+        await self._send("snapshot", event["html"], live.comment(self.meta_state))
 
     async def live_fragment(self, event: dict[str, Any]) -> None:
         if not self.synced:
@@ -112,10 +111,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.versions[event["key"]] = event["version"]
         self.seq += 1
         meta = dict(self.meta_state, kind="diff", seq=self.seq, epoch=event["epoch"])
-        await self._send("diff", html, _comment(meta))
+        await self._send("diff", html, live.comment(meta))
 
     async def live_status(self, event: dict[str, Any]) -> None:
-        data = json.loads(event["meta"][len("<!--live "):-3])
+        data = dict(event["meta"])
         if self.epoch and data.get("epoch") != self.epoch:
             # The bridge started over; the next heartbeat tells the page, which resyncs.
             self.synced = False
@@ -127,14 +126,5 @@ class LiveConsumer(AsyncWebsocketConsumer):
             # The bridge's epoch, not ours: a page on an old epoch learns it must resync.
             meta = dict(self.meta_state, kind="heartbeat", seq=self.seq)
             meta.setdefault("epoch", self.epoch)
-            await self.send(text_data=_comment(meta))
+            await self.send(text_data=live.comment(meta))
 
-
-def _comment(data: dict[str, Any]) -> str:
-    return f"<!--live {json.dumps(data, separators=(',', ':'))}-->"
-
-
-def _restamp(meta: str, kind: str, seq: int) -> str:
-    data = json.loads(meta[len("<!--live "):-3])
-    data.update(kind=kind, seq=seq)
-    return _comment(data)

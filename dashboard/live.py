@@ -67,12 +67,21 @@ def groups_for(visibility: Visibility, page: str) -> list[str]:
     return groups
 
 
+def comment(data: Mapping[str, Any]) -> str:
+    """The leading comment of every socket message (docs/browser-protocol.md)."""
+    return f"<!--live {json.dumps(data, separators=(',', ':'))}-->"
+
+
+def meta_fields(kind: str, *, epoch: str, seq: int, upstream_ok: bool, since: str | None,
+                age: float | None, build: str) -> dict[str, Any]:
+    return {"kind": kind, "epoch": epoch, "seq": seq, "age": age,
+            "upstream": "ok" if upstream_ok else "down", "since": since, "build": build}
+
+
 def meta(kind: str, *, epoch: str, seq: int, upstream_ok: bool, since: str | None,
          age: float | None, build: str) -> str:
-    """The leading comment of every socket message (docs/browser-protocol.md)."""
-    data = {"kind": kind, "epoch": epoch, "seq": seq, "age": age,
-            "upstream": "ok" if upstream_ok else "down", "since": since, "build": build}
-    return f"<!--live {json.dumps(data, separators=(',', ':'))}-->"
+    return comment(meta_fields(kind, epoch=epoch, seq=seq, upstream_ok=upstream_ok,
+                               since=since, age=age, build=build))
 
 
 def _iso(ts: float | None) -> str | None:
@@ -215,11 +224,12 @@ class LiveState:
     def new_epoch(self) -> None:
         self.epoch = uuid.uuid4().hex[:12]
 
-    def meta(self, kind: str, seq: int) -> str:
+    def meta(self, kind: str, seq: int) -> dict[str, Any]:
+        """The fields of a message's leading comment, as the bridge knows them now."""
         age = time.time() - self.last_update if self.last_update else None
-        return meta(kind, epoch=self.epoch, seq=seq, upstream_ok=self.upstream_ok,
-                    since=None if self.upstream_ok else _iso(self.upstream_since),
-                    age=round(age, 1) if age is not None else None, build=self.build)
+        return meta_fields(kind, epoch=self.epoch, seq=seq, upstream_ok=self.upstream_ok,
+                           since=None if self.upstream_ok else _iso(self.upstream_since),
+                           age=round(age, 1) if age is not None else None, build=self.build)
 
     def route(self, key: EntityKey) -> str | None:
         """The group for an entity's widget (alerts by the entity they are about)."""
