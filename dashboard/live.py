@@ -67,9 +67,15 @@ def groups_for(visibility: Visibility, page: str) -> list[str]:
     return groups
 
 
+# The header's JSON sits inside an HTML comment: "<", ">" and "&" could end it early or be read
+# as markup, so they travel as JSON escapes (what Django's json_script does).
+_HEADER_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
 def comment(data: Mapping[str, Any]) -> str:
     """The leading comment of every socket message (docs/browser-protocol.md)."""
-    return f"<!--live {json.dumps(data, separators=(',', ':'))}-->"
+    text = json.dumps(data, separators=(",", ":")).translate(_HEADER_ESCAPES)
+    return f"<!--live {text}-->"
 
 
 def meta_fields(kind: str, *, epoch: str, seq: int, upstream_ok: bool, since: str | None,

@@ -77,3 +77,10 @@ def test_meta_is_a_leading_comment_with_the_protocol_fields() -> None:
     data = json.loads(text[len("<!--live "):-3])
     assert data == {"kind": "diff", "epoch": "e1", "seq": 5, "age": 1.5, "upstream": "down",
                     "since": "2026-11-22T10:00:00+00:00", "build": "b1"}
+
+
+def test_the_message_header_cannot_end_its_comment_or_open_markup() -> None:
+    header = live.comment({"kind": "heartbeat", "build": "x--><script>&amp;"})
+    body = header.removeprefix("<!--live ").removesuffix("-->")
+    assert "<" not in body and ">" not in body and "&" not in body
+    assert json.loads(body)["build"] == "x--><script>&amp;"
