@@ -28,6 +28,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Error, Page, sync_playwright
 
+from tests.e2e.demo_stack import Demo, start_demo
+
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -117,3 +119,9 @@ def page(browser: Browser, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
         context.close()
     if errors:
         pytest.fail("uncaught errors in the page:\n" + "\n".join(errors), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`manage.py demo` (simulator, bridge, daphne) for one test module, behind a proxy."""
+    yield from start_demo(tmp_path_factory.mktemp("demo"))
