@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: venv browsers jsdeps test lint demo clean
+.PHONY: venv browsers npm jsdeps test lint demo clean
 
 venv: $(STAMP)
 
@@ -35,13 +35,14 @@ browsers:
 	fi
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after the install" >&2; exit 1; }
 
-# Microsoft's SignalR client, pinned by package-lock.json, for the hub's compliance test.
-JSDIR := tests/integrations/clarity/simulator/js
-JSSTAMP := $(JSDIR)/node_modules/.installed
+# Node packages the tests use, each pinned by its package-lock.json: Microsoft's SignalR
+# client (the hub's compliance test) and axe-core (the accessibility checks of every page).
+JSDIRS := tests/integrations/clarity/simulator/js tests/e2e/js
+JSSTAMPS := $(addsuffix /node_modules/.installed,$(JSDIRS))
 
-jsdeps: $(JSSTAMP)
+jsdeps: $(JSSTAMPS)
 
-$(JSSTAMP): $(JSDIR)/package-lock.json
+npm:
 	@if ! command -v npm >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update && DEBIAN_FRONTEND=noninteractive \
@@ -50,7 +51,9 @@ $(JSSTAMP): $(JSDIR)/package-lock.json
 			echo "npm is missing: install Node.js (apt-get install nodejs npm)" >&2; exit 1; \
 		fi; \
 	fi
-	npm ci --prefix $(JSDIR) --no-audit --no-fund
+
+%/node_modules/.installed: %/package-lock.json | npm
+	npm ci --prefix $* --no-audit --no-fund
 	@touch $@
 
 test: venv browsers jsdeps
