@@ -17,6 +17,7 @@ from dashboard.models import (
     Agent,
     Alert,
     BusinessUnit,
+    ClarityLabels,
     Group,
     Queue,
     QueueSample,
@@ -110,6 +111,11 @@ class QueueSampleAdmin(ReadOnlyAdmin):
     list_filter = ("modality", "queue")
     list_select_related = ("queue",)
     date_hierarchy = "taken_at"
+
+
+@admin.register(ClarityLabels)
+class ClarityLabelsAdmin(ReadOnlyAdmin):
+    list_display = ("locale", "fetched_at")
 
 
 class AcknowledgedFilter(admin.SimpleListFilter):

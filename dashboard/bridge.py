@@ -20,9 +20,11 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
 
 from integrations.clarity.client import ClarityClient
 from integrations.clarity.config import ClarityConfig
+from integrations.clarity.errors import ClarityError
 from integrations.clarity.live import (
     ClarityClientSubscriptionApi,
     FeedEvent,
@@ -32,13 +34,15 @@ from integrations.clarity.live import (
 )
 from integrations.clarity.merge import EntityKey
 
-from . import mbu, store
+from . import live, mbu, sparklines, store
 from .live import BRIDGE_CHANNEL, STATUS_GROUP, LiveState
 
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.05
 SAMPLE_SECONDS = 60.0
+# Admins edit threshold rules in another process: the bridge looks for changes this often.
+THRESHOLD_RELOAD_SECONDS = 10.0
 
 
 class Bridge:
@@ -61,7 +65,11 @@ class Bridge:
         async with ClarityClient(self.config) as client:
             structure = await client.mbu()
             await sync_to_async(mbu.sync_mbu)(structure)
+            self.state.acks.update(await sync_to_async(store.load_acknowledgements)())
             self.state.names = _names(structure)
+            self.state.labels = await self.fetch_labels(client)
+            self.state.thresholds = await sync_to_async(store.load_thresholds)()
+            await self.refresh_sparklines()
             self.feed = LiveFeed(self.config.hub_url, client.tokens,
                                  ClarityClientSubscriptionApi(client), default_plan(structure),
                                  on_message=self._on_message, on_event=self._on_event,
@@ -115,7 +123,10 @@ class Bridge:
             await self.publish(dirty)
 
     async def publish(self, keys: Iterable[EntityKey]) -> int:
-        sent = 0
+        """Render each changed widget once and send them all, with their groups, as one batch:
+        one channel-layer message per window, whatever the number of pages (each process's
+        consumers.Fanout hands every page the widgets of its groups). Returns how many."""
+        fragments: list[list[Any]] = []
         for key in keys:
             group = self.state.route(key)
             if group is None:
@@ -123,29 +134,37 @@ class Bridge:
             html = self.state.render(key, oob=True)
             if not html:
                 continue
-            event = {"type": "live.fragment", "epoch": self.state.epoch,
-                     "key": json.dumps(list(key)),
-                     "version": self.state.picture.picture.entity_version(key), "html": html}
-            if key[0] == "alert":
-                # A page that has never seen this alert has no element to replace: the
-                # consumer adds it to the list instead.
-                event["html_new"] = self.state.render(key, oob=False)
-            await self.layer.group_send(group, event)
-            sent += 1
-        self.published += sent
-        return sent
+            # A page that has never seen an alert has no element to replace: the consumer
+            # adds it to the list instead.
+            html_new = self.state.render(key, oob=False) if key[0] == "alert" else None
+            fragments.append([group, json.dumps(list(key)), self.state.version(key), html,
+                              html_new])
+        if fragments:
+            await self.layer.group_send(live.FRAGMENTS_GROUP, {
+                "type": "live.batch", "epoch": self.state.epoch, "fragments": fragments})
+        self.published += len(fragments)
+        return len(fragments)
 
     async def _serve_snapshots(self) -> None:
-        """Consumers ask for a snapshot of their groups; answer on their own channel."""
+        """Consumers ask for a snapshot of their groups; answer on their own channel. The
+        acknowledge view reports acknowledgements here too (it may run in another process)."""
         while True:
             request = await self.layer.receive(BRIDGE_CHANNEL)
-            if request.get("type") != "snapshot.request":
-                continue
+            kind = request.get("type")
             try:
-                await self.layer.send(request["reply_to"], self.snapshot(request["groups"]))
+                if kind == "snapshot.request":
+                    await self.layer.send(request["reply_to"], self.snapshot(request["groups"]))
+                elif kind == "alert.acknowledged":
+                    await self.acknowledged(int(request["alert_id"]), str(request["by"]),
+                                            str(request["at"]))
             except Exception:
                 # A consumer that went away, or a bad request, must not stop the bridge.
-                log.exception("snapshot request failed")
+                log.exception("%s failed", kind)
+
+    async def acknowledged(self, alert_id: int, by: str, at: str) -> None:
+        """Every page showing the alert shows it acknowledged, now and in later renders."""
+        key = self.state.acknowledge(alert_id, by, at)
+        await self.publish([key])
 
     def snapshot(self, groups: Iterable[str]) -> dict[str, Any]:
         keys = self.state.keys_for(groups)
@@ -168,6 +187,7 @@ class Bridge:
     # ------------------------------------------------------------------ persistence
     async def _persist_loop(self) -> None:
         next_sample = time.monotonic() + SAMPLE_SECONDS
+        next_rules = time.monotonic() + THRESHOLD_RELOAD_SECONDS
         while True:
             await asyncio.sleep(1.0)
             try:
@@ -176,6 +196,12 @@ class Bridge:
                 log.exception("persisting the live picture failed")
             if time.monotonic() >= next_sample:
                 next_sample = time.monotonic() + SAMPLE_SECONDS
+            if time.monotonic() >= next_rules:
+                next_rules = time.monotonic() + THRESHOLD_RELOAD_SECONDS
+                try:
+                    await self.reload_thresholds()
+                except Exception:
+                    log.exception("reloading the threshold rules failed")
 
     async def persist(self, *, sample: bool = False) -> None:
         picture = self.state.picture.picture
@@ -194,17 +220,77 @@ class Bridge:
                     for modality, bag in (item.get("metrics") or {}).items()
                     if modality != "agnostic"]
             await sync_to_async(store.save_queue_samples)(rows)
+            await self.refresh_sparklines(publish=True)
+
+    # ------------------------------------------------------------------ what tiles draw on
+    async def fetch_labels(self, client: ClarityClient) -> dict[str, str]:
+        """Clarity's labels for settings.CLARITY_LOCALE, stored for the other processes' first
+        renders. Without them (an unknown locale, an older server) the dashboard still runs:
+        the labels stored last time, else its own."""
+        locale = settings.CLARITY_LOCALE
+        try:
+            strings = await client.localization(locale)
+        except ClarityError as exc:
+            log.warning("Clarity's %s labels could not be fetched (%s); using the stored or "
+                        "the built-in ones", locale, exc)
+            return await sync_to_async(store.load_labels)(locale)
+        await sync_to_async(store.save_labels)(locale, strings)
+        return strings
+
+    def _queue_keys(self) -> list[EntityKey]:
+        return [key for key in self.state.picture.picture.entity_keys() if key[0] == "queue"]
+
+    def _republish(self, keys: list[EntityKey]) -> None:
+        """Re-render widgets the upstream did not change, through the usual publish loop."""
+        if keys:
+            self.state.touch(keys)
+            self._dirty.update(keys)
+            self._wake.set()
+
+    async def reload_thresholds(self) -> int:
+        """Take the threshold rules as admins left them; re-publish the queues whose levels
+        that changes. Returns how many."""
+        rules = await sync_to_async(store.load_thresholds)()
+        if rules == self.state.thresholds:
+            return 0
+        old, self.state.thresholds = self.state.thresholds, rules
+        now = datetime.now(tz=UTC)
+        picture = self.state.picture.picture
+        changed = []
+        for key in self._queue_keys():
+            item = picture.get(key) or {}
+            if (live.queue_levels(int(key[1]), item, old, now)
+                    != live.queue_levels(int(key[1]), item, rules, now)):
+                changed.append(key)
+        self._republish(changed)
+        return len(changed)
+
+    async def refresh_sparklines(self, *, publish: bool = False) -> None:
+        """The last hour of samples, for the tiles' sparklines; with `publish`, every queue's
+        tiles are re-published to draw the new minute."""
+        since = datetime.now(tz=UTC) - sparklines.WINDOW
+        self.state.sparklines = await sync_to_async(store.sparklines)(
+            live.SPARKLINE_METRIC, since)
+        if publish:
+            self._republish(self._queue_keys())
 
 
 def _names(structure: Any) -> dict[str, str]:
-    """Display names the live items do not carry (queue names on tiles, teams of agents)."""
+    """What the live items do not carry: display names (queue names on tiles, teams of agents)
+    and where each agent sits (`agent-team.<id>`, `agent-groups.<id>` as space-separated ids,
+    `agent-unit.<id>`), which agent rows carry so the agents page can filter them."""
     names: dict[str, str] = {}
     teams = {t.id: t.name for t in structure.teams}
     for queue in structure.queues:
         names[f"queue.{queue.id}"] = queue.name or f"Queue {queue.id}"
-    for agent in structure.agents:
-        if agent.team_id in teams:
-            names[f"team-of-agent.{agent.id}"] = teams[agent.team_id] or ""
+    for agent_id, where in mbu.agent_memberships(structure).items():
+        if where.team_id is None:
+            continue
+        names[f"team-of-agent.{agent_id}"] = teams[where.team_id] or ""
+        names[f"agent-team.{agent_id}"] = str(where.team_id)
+        names[f"agent-groups.{agent_id}"] = " ".join(str(g) for g in where.group_ids)
+        if where.business_unit_id is not None:
+            names[f"agent-unit.{agent_id}"] = str(where.business_unit_id)
     for team in structure.teams:
         names[f"team.{team.id}"] = team.name or ""
     for group in structure.groups:

@@ -1,4 +1,4 @@
-"""The page's WebSocket: join the groups of what the viewer may see, snapshot, then forward.
+"""The page's WebSocket: follow the groups of what the viewer may see, snapshot, then forward.
 
 The protocol is in docs/browser-protocol.md: every message starts with a `<!--live {...}-->`
 comment carrying (epoch, seq); `seq` counts this connection's messages, so the page can spot a
@@ -11,10 +11,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from . import live, mbu, store
 
@@ -26,11 +29,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
+        self.visible: frozenset[str] = frozenset()
         self.seq = 0
         self.epoch = ""
         self.versions: dict[str, int] = {}
         self.synced = False
         self.meta_state: dict[str, Any] = {}
+        self.meta_at = time.monotonic()
         visibility = await self._visibility()
         if visibility is None:
             await self.close(code=4403)
@@ -39,21 +44,28 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if page not in (*live.PAGES, "wallboard"):
             await self.close(code=4404)
             return
-        # Join first, then ask for the snapshot: nothing published in between is lost, and
+        # Follow first, then ask for the snapshot: nothing published in between is lost, and
         # anything older than the snapshot is dropped by version below.
-        self.groups_joined = [*live.groups_for(visibility, page), live.STATUS_GROUP]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        groups = live.groups_for(visibility, page)
+        if self.wallboard_pages is not None:
+            groups = _wallboard_groups(groups, self.wallboard_pages)
+        self.groups_joined = [*groups, live.STATUS_GROUP]
+        self.visible = frozenset(groups)
+        # Not one channel-layer group per entity: the process's fan-out hears each batch once
+        # and hands this page the widgets of its groups (Fanout, below).
+        await fanout_for(self.channel_layer).add(self)
         await self.accept()
         await self._request_snapshot()
         self.heartbeat_task = asyncio.create_task(self._heartbeats())
 
     async def _visibility(self) -> mbu.Visibility | None:
         token = self.scope["url_route"]["kwargs"].get("token")
+        self.wallboard_pages: list[str] | None = None
         if token:
             wallboard = await database_sync_to_async(store.wallboard_for_token)(token)
             if wallboard is None:
                 return None
+            self.wallboard_pages = list(wallboard.pages or [])
             return await database_sync_to_async(mbu.visibility_for_wallboard)(wallboard)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -66,8 +78,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        fanout_for(self.channel_layer).discard(self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None,
                       ) -> None:
@@ -87,38 +98,77 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _send(self, kind: str, html: str, meta: str) -> None:
         await self.send(text_data=meta + html)
 
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        self.meta_state = meta
+        self.meta_at = time.monotonic()
+
+    def _header(self, meta: dict[str, Any]) -> str:
+        """The message's leading comment, stamped with what this process knows best:
+        - `build`: this process's deploy id, not the bridge's. The page's HTML (and its
+          data-build) came from a process like this one, so that is what a reload would get;
+        - `now`: this server's clock, for the page's timers;
+        - `age`: as the bridge last reported it, plus the time since (an upper bound: the
+          bridge may have heard from upstream since; and it grows when the bridge goes quiet).
+        """
+        meta = dict(meta, build=settings.BUILD_ID,
+                    now=datetime.now(tz=UTC).isoformat(timespec="milliseconds"))
+        if isinstance(meta.get("age"), int | float):
+            meta["age"] = round(meta["age"] + time.monotonic() - self.meta_at, 1)
+        return live.comment(meta)
+
     # ------------------------------------------------------------------ from the bridge
     async def live_snapshot(self, event: dict[str, Any]) -> None:
         self.seq += 1
         self.epoch = event["epoch"]
         self.versions = dict(event["versions"])
         self.synced = True
-        self.meta_state = dict(event["meta"], kind="snapshot", seq=self.seq)
-        await self._send("snapshot", event["html"], live.comment(self.meta_state))
+        self._set_meta(dict(event["meta"], kind="snapshot", seq=self.seq))
+        await self._send("snapshot", event["html"], self._header(self.meta_state))
 
-    async def live_fragment(self, event: dict[str, Any]) -> None:
+    async def live_batch(self, event: dict[str, Any],
+                         bodies: dict[tuple[int, ...], str] | None = None) -> None:
+        """The widgets the bridge re-rendered in one coalescing window, each with its group:
+        this page gets the ones of its groups, newer than what it has, in one message.
+
+        `bodies` is shared by the pages of this process for this batch: pages that get the
+        same widgets (every TV of a wallboard, supervisors with the same scope) join them
+        once."""
         if not self.synced:
-            return  # the snapshot that is on its way will include this
-        if event["epoch"] != self.epoch:
+            return  # the snapshot that is on its way will include these
+        epoch = event["epoch"]
+        if epoch != self.epoch:
             # The bridge started over; the page will see the new epoch and ask for a snapshot.
             self.synced = False
-        elif event["version"] <= self.versions.get(event["key"], 0):
-            return  # already in the snapshot this page has
-        html = event["html"]
-        if "html_new" in event and event["key"] not in self.versions:
-            html = (f'<div hx-swap-oob="afterbegin:{live.ALERTS_CONTAINER}">'
-                    f'{event["html_new"]}</div>')
-        self.versions[event["key"]] = event["version"]
+        picked: list[int] = []
+        versions, visible = self.versions, self.visible
+        for index, (group, key, version, _, html_new) in enumerate(event["fragments"]):
+            if group not in visible:
+                continue
+            known = versions.get(key)
+            if self.synced and known is not None and version <= known:
+                continue  # already in the snapshot this page has
+            # A page that has never seen an alert has no element to replace (negative: the
+            # "add to the list" form of fragment `index`).
+            picked.append(-index - 1 if html_new is not None and known is None else index)
+            versions[key] = version
+        if not picked:
+            return
+        chosen = tuple(picked)
+        body = bodies.get(chosen) if bodies is not None else None
+        if body is None:
+            body = "".join(_fragment_html(event["fragments"], i) for i in chosen)
+            if bodies is not None:
+                bodies[chosen] = body
         self.seq += 1
-        meta = dict(self.meta_state, kind="diff", seq=self.seq, epoch=event["epoch"])
-        await self._send("diff", html, live.comment(meta))
+        meta = dict(self.meta_state, kind="diff", seq=self.seq, epoch=epoch)
+        await self._send("diff", body, self._header(meta))
 
     async def live_status(self, event: dict[str, Any]) -> None:
         data = dict(event["meta"])
         if self.epoch and data.get("epoch") != self.epoch:
             # The bridge started over; the next heartbeat tells the page, which resyncs.
             self.synced = False
-        self.meta_state = data
+        self._set_meta(data)
 
     async def _heartbeats(self) -> None:
         while True:
@@ -126,5 +176,125 @@ class LiveConsumer(AsyncWebsocketConsumer):
             # The bridge's epoch, not ours: a page on an old epoch learns it must resync.
             meta = dict(self.meta_state, kind="heartbeat", seq=self.seq)
             meta.setdefault("epoch", self.epoch)
-            await self.send(text_data=live.comment(meta))
+            await self.send(text_data=self._header(meta))
 
+
+def _fragment_html(fragments: list[list[Any]], index: int) -> str:
+    if index >= 0:
+        return str(fragments[index][3])
+    html_new = fragments[-index - 1][4]
+    return f'<div hx-swap-oob="afterbegin:{live.ALERTS_CONTAINER}">{html_new}</div>'
+
+
+def _wallboard_groups(groups: list[str], pages: list[str]) -> list[str]:
+    """A wallboard hears about queues only if it shows the overview, agents only if it shows
+    the agents page: it has no element for anything else. Alerts always (new ones toast)."""
+    unused = [prefix for page, prefix in (("overview", "queue."), ("agents", "agent."))
+              if page not in pages]
+    return [g for g in groups if not g.startswith(tuple(unused))] if unused else groups
+
+
+# How often the fan-out joins its groups again (see Fanout._refresh).
+FANOUT_REJOIN_SECONDS = 3600.0
+
+
+class Fanout:
+    """One per process and channel layer: hears every batch and status the bridge publishes,
+    once, and hands them to this process's consumers.
+
+    Before, every consumer joined one channel-layer group per entity it shows (a wallboard
+    with every team: 500+), and the bridge sent one group message per changed widget. That
+    made every widget change one channel-layer message per page: a queue per consumer, a
+    deep copy, a task wake-up and a thread hop (channels closes old database connections
+    around each handler) for every one of them, and the in-memory layer scans every group
+    membership on each send and receive. 1000 wallboards at 500 changes/s meant half a million
+    of those a second (docs/benchmarks.md). Now the bridge sends one batch per window to one
+    group; this process's fan-out is its only member, and each consumer filters the batch by
+    its own groups (what its viewer may see, as before) and sends one message.
+    """
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        self.consumers: set[LiveConsumer] = set()
+        self.task: asyncio.Task[None] | None = None
+        self.ready: asyncio.Future[None] | None = None
+
+    async def add(self, consumer: LiveConsumer) -> None:
+        """Follow the bridge for `consumer`; returns once batches published from now on reach
+        it (so its snapshot, asked for next, misses nothing)."""
+        self.consumers.add(consumer)
+        loop = asyncio.get_running_loop()
+        ready = self.ready
+        if (ready is None or self.task is None or self.task.done()
+                or self.task.get_loop() is not loop):
+            ready = self.ready = loop.create_future()
+            self.task = loop.create_task(self._run(ready), name="live-fanout")
+        await asyncio.shield(ready)
+
+    def discard(self, consumer: LiveConsumer) -> None:
+        self.consumers.discard(consumer)
+        if not self.consumers and self.task is not None:
+            # Nobody left in this process: stop listening (tests run one loop per test, too).
+            self.task.cancel()
+            self.task = None
+
+    async def _run(self, ready: asyncio.Future[None]) -> None:
+        layer = self.layer
+        groups = (live.FRAGMENTS_GROUP, live.STATUS_GROUP)
+        try:
+            channel = await layer.new_channel("live-fanout.")
+            for group in groups:
+                await layer.group_add(group, channel)
+        except BaseException as exc:
+            # The consumers waiting in add() fail to connect rather than wait for ever.
+            if isinstance(exc, Exception):
+                ready.set_exception(exc)
+            else:
+                ready.cancel()
+            raise
+        ready.set_result(None)
+        refresh = asyncio.create_task(self._refresh(channel, groups))
+        try:
+            while True:
+                try:
+                    event = await layer.receive(channel)
+                except Exception:
+                    # A layer hiccup (Redis restarting) must not silence every page for good.
+                    log.exception("the live fan-out could not read from the channel layer")
+                    await asyncio.sleep(1.0)
+                    continue
+                kind = event.get("type")
+                bodies: dict[tuple[int, ...], str] = {}
+                for consumer in list(self.consumers):
+                    try:
+                        if kind == "live.batch":
+                            await consumer.live_batch(event, bodies)
+                        elif kind == "live.status":
+                            await consumer.live_status(event)
+                    except Exception:
+                        # One page's failure (a socket closing under us) is not the others'.
+                        log.exception("handing %s to a page failed", kind)
+        finally:
+            refresh.cancel()
+            for group in groups:
+                with contextlib.suppress(Exception):
+                    await layer.group_discard(group, channel)
+
+    async def _refresh(self, channel: str, groups: tuple[str, ...]) -> None:
+        """Channel layers forget group members after a day (group_expiry); wallboards run for
+        weeks. Joining again renews the membership."""
+        while True:
+            await asyncio.sleep(FANOUT_REJOIN_SECONDS)
+            for group in groups:
+                await self.layer.group_add(group, channel)
+
+
+_fanouts: dict[int, Fanout] = {}
+
+
+def fanout_for(layer: Any) -> Fanout:
+    """This process's fan-out for `layer` (the default channel layer, in practice)."""
+    fanout = _fanouts.get(id(layer))
+    if fanout is None or fanout.layer is not layer:
+        fanout = _fanouts[id(layer)] = Fanout(layer)
+    return fanout

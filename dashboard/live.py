@@ -12,26 +12,33 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
-from integrations.clarity.merge import EntityKey
+from integrations.clarity.merge import EntityKey, parse_timestamp
 from integrations.clarity.watch import LivePicture
 
+from . import sparklines
 from .mbu import Visibility
+from .store import Level, Threshold, level_for
 
 # Consumers ask the bridge for snapshots on this channel; it answers on the consumer's channel.
 BRIDGE_CHANNEL = "clarity-bridge"
 # The bridge's epoch and the upstream's health, broadcast to every consumer for heartbeats.
 STATUS_GROUP = "live.status"
+# Every re-rendered widget, in one batch per coalescing window (consumers.Fanout).
+FRAGMENTS_GROUP = "live.fragments"
 ALERTS_CONTAINER = "#alerts-list"
 HEARTBEAT_SECONDS = 15.0
 PAGES = ("overview", "agents", "alerts")
-MODALITY_LABELS = {"audio": "Voice", "instantMessage": "Chat", "message": "Messages"}
+MODALITY_LABELS = {"audio": _("Voice"), "instantMessage": _("Chat"), "message": _("Messages")}
 
 
 def group_name(key: EntityKey) -> str | None:
@@ -56,6 +63,8 @@ def groups_for(visibility: Visibility, page: str) -> list[str]:
     groups: list[str] = []
     if page in ("overview", "wallboard"):
         groups += [f"queue.{q}" for q in sorted(visibility.queue_ids)]
+    if page == "overview":
+        # Wallboards show no totals table: their pages would have no element to swap.
         groups += [f"totals.team.{t}" for t in sorted(visibility.team_ids)]
         groups += [f"totals.group.{g}" for g in sorted(visibility.group_ids)]
         groups += [f"totals.businessUnit.{b}" for b in sorted(visibility.business_unit_ids)]
@@ -102,57 +111,177 @@ def _metric(bag: Mapping[str, Any], name: str, default: Any = 0) -> Any:
     return value
 
 
-def queue_tiles(queue_id: int, item: Mapping[str, Any], name: str | None = None,
-                levels: Mapping[tuple[str, str], str] | None = None) -> list[dict[str, Any]]:
-    """One tile per modality of a queue, with what the overview shows."""
+def label(labels: Mapping[str, str] | None, key: str, default: str) -> str:
+    """Clarity's text for `key` from its localization resource (`queuedCountShort`, `audio`,
+    `agentStatus.inCall`, ...), or `default` (ours, translated) when it has none."""
+    text = (labels or {}).get(key)
+    return text if isinstance(text, str) and text.strip() else str(default)
+
+
+# The tile's metrics, with our label for when Clarity has none. Clarity's short label goes on
+# the tile, its description in the tooltip.
+TILE_METRICS = {
+    "queuedCount": _("Waiting"),
+    "longestQueuedTime": _("Longest wait"),
+    "serviceLevel": _("Service level"),
+    "answeredCount": _("Answered"),
+    "abandonedCount": _("Abandoned"),
+    "agentsAvailable": _("Available"),
+    "agentsOnline": _("Online"),
+    "estimatedWaitTime": _("Estimated wait"),
+}
+# The metrics threshold rules colour (ThresholdRule.metric names them as Clarity does).
+LEVEL_METRICS = ("queuedCount", "longestQueuedTime", "serviceLevel", "estimatedWaitTime",
+                 "abandonedCount")
+LEVELS: tuple[Level, ...] = ("ok", "warning", "critical")
+# The sparkline on each tile.
+SPARKLINE_METRIC = "queuedCount"
+
+Point = tuple[datetime, float]
+
+
+def _number_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _longest_ms(bag: Mapping[str, Any], now: datetime) -> float | None:
+    """How long the oldest contact has waited at `now`: the tile ticks that from its start
+    time, so its level must follow the same clock, not the value of the last update."""
+    stored = _number_or_none(_metric(bag, "longestQueuedTime", None))
+    start = bag.get("longestQueuedStartTime")
+    started = parse_timestamp(start) if isinstance(start, str) else None
+    if started is None:
+        return stored
+    elapsed = max(0.0, (now - started).total_seconds() * 1000)
+    return elapsed if stored is None else max(elapsed, stored)
+
+
+def _elapsed(ms: float | None) -> str:
+    """A duration as live.js ticks it (m:ss, h:mm:ss), so a swap does not flash another form."""
+    total = max(0, int((ms or 0) // 1000))
+    hours, minutes, seconds = total // 3600, total % 3600 // 60, total % 60
+    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
+def tile_levels(queue_id: int, modality: str, bag: Mapping[str, Any],
+                rules: Sequence[Threshold], now: datetime) -> dict[str, Level]:
+    """The level of each metric of LEVEL_METRICS on one tile, by the threshold rules."""
+    values = {metric: _metric(bag, metric, None) for metric in LEVEL_METRICS}
+    values["longestQueuedTime"] = _longest_ms(bag, now)
+    return {metric: level_for(rules, queue_id, modality, metric, value)
+            for metric, value in values.items()}
+
+
+def queue_levels(queue_id: int, item: Mapping[str, Any], rules: Sequence[Threshold],
+                 now: datetime) -> dict[str, dict[str, Level]]:
+    """Every tile's levels of a queue, by modality: what changes when the rules change."""
+    return {modality: tile_levels(queue_id, modality, bag, rules, now)
+            for modality, bag in (item.get("metrics") or {}).items()
+            if modality != "agnostic" and isinstance(bag, Mapping)}
+
+
+def queue_tiles(queue_id: int, item: Mapping[str, Any], name: str | None = None, *,
+                rules: Sequence[Threshold] = (), labels: Mapping[str, str] | None = None,
+                history: Mapping[tuple[int, str], Sequence[Point]] | None = None,
+                now: datetime | None = None) -> list[dict[str, Any]]:
+    """One tile per modality of a queue, with what the overview shows.
+
+    `rules` colour the metrics (store.load_thresholds), `labels` are Clarity's localization
+    resource, `history` the stored sparkline points by (queue, modality); the current value
+    is the sparkline's last point, so a tile has a line from its first render on."""
+    now = now or datetime.now(tz=UTC)
     tiles = []
     for modality, bag in sorted((item.get("metrics") or {}).items()):
         if modality == "agnostic" or not isinstance(bag, Mapping):
             continue
-        level = (levels or {}).get
+        levels = tile_levels(queue_id, modality, bag, rules, now)
+        metrics = {
+            metric: {"label": label(labels, f"{metric}Short", label(labels, metric, default)),
+                     "description": label(labels, f"{metric}Description", ""),
+                     "level": levels.get(metric, "ok")}
+            for metric, default in TILE_METRICS.items()
+        }
+        waiting = _metric(bag, "queuedCount")
+        points = list((history or {}).get((queue_id, modality), ()))
+        if (current := _number_or_none(waiting)) is not None:
+            points.append((now, current))
         tiles.append({
             "id": f"queue-{queue_id}-{modality}", "queue_id": queue_id,
             "name": name or item.get("name") or f"Queue {queue_id}", "modality": modality,
-            "modality_label": MODALITY_LABELS.get(modality, modality),
-            "waiting": _metric(bag, "queuedCount"),
+            "modality_label": label(labels, modality, MODALITY_LABELS.get(modality, modality)),
+            "waiting": waiting,
             "longest_since": bag.get("longestQueuedStartTime"),
             "longest_ms": _metric(bag, "longestQueuedTime"),
+            "longest_text": _elapsed(_longest_ms(bag, now)),
             "service_level": bag.get("serviceLevel"),
             "answered": _metric(bag, "answeredCount"),
             "abandoned": _metric(bag, "abandonedCount"),
             "available": _metric(bag, "agentsAvailable"),
             "online": _metric(bag, "agentsOnline"),
             "estimated_wait": _metric(bag, "estimatedWaitTime"),
-            "level_waiting": level((modality, "queuedCount"), "ok"),
-            "level_longest": level((modality, "longestQueuedTime"), "ok"),
-            "level_sl": level((modality, "serviceLevel"), "ok"),
+            "metrics": metrics,
+            # The tile's own level: its worst metric's.
+            "level": max(levels.values(), key=LEVELS.index, default="ok"),
+            "sparkline": sparklines.svg(
+                points, until=now,
+                name=label(labels, SPARKLINE_METRIC, TILE_METRICS[SPARKLINE_METRIC])),
         })
     return tiles
 
 
+# Clarity's agent statuses, in the order the agents page sorts and counts them: who can take
+# work first, then who is busy with it, then who is away, then who is gone.
 STATUS_LABELS = {
-    "available": "Available", "inCall": "In call", "inImCall": "In chat", "busy": "Busy",
-    "afterCall": "After call", "unavailable": "Away", "ringing": "Ringing",
-    "ringOnNoAnswer": "No answer", "loggedOut": "Logged out", "offWork": "Off work",
-    "offPhoneActivity": "Off phone", "beRightBack": "Be right back", "atLunch": "At lunch",
+    "available": _("Available"), "ringing": _("Ringing"), "inCall": _("In call"),
+    "inImCall": _("In chat"), "busy": _("Busy"), "conferenceCall": _("Conference"),
+    "directCall": _("Direct call"), "directInboundDial": _("Direct inbound"),
+    "directOutboundDial": _("Direct outbound"), "afterCall": _("After call"),
+    "ringOnNoAnswer": _("No answer"), "unavailable": _("Away"),
+    "beRightBack": _("Be right back"), "atLunch": _("At lunch"),
+    "offPhoneActivity": _("Off phone"), "inactive": _("Inactive"), "offWork": _("Off work"),
+    "loggedOut": _("Logged out"), "unknown": _("Unknown"),
 }
+STATUS_ORDER = tuple(STATUS_LABELS)
+# One icon per status beside its label, so no status is told by colour alone. Every glyph is
+# in DejaVu Sans (Debian's default font, which headless Chromium falls back to); U+FE0E asks
+# for the text form of those that also have an emoji form. ⏸ and ⛔ are in no Debian font.
+_TEXT = "\ufe0e"
 STATUS_ICONS = {
-    "available": "✓", "inCall": "☎", "inImCall": "✉", "busy": "✉", "afterCall": "✎",
-    "unavailable": "⏸", "ringing": "♪", "ringOnNoAnswer": "!", "loggedOut": "○",
+    "available": "✓", "ringing": "♪", "inCall": "☎" + _TEXT, "inImCall": "✉" + _TEXT,
+    "busy": "●", "conferenceCall": "☎" + _TEXT, "directCall": "☎" + _TEXT,
+    "directInboundDial": "☎" + _TEXT, "directOutboundDial": "☎" + _TEXT,
+    "afterCall": "✎" + _TEXT, "ringOnNoAnswer": "⚠" + _TEXT, "unavailable": "❚❚",
+    "beRightBack": "◔", "atLunch": "☕" + _TEXT, "offPhoneActivity": "⊘", "inactive": "◌",
+    "offWork": "⌂", "loggedOut": "○", "unknown": "?",
 }
+STATUS_ICON_DEFAULT = "•"
 
 
-def agent_row(agent_id: int, item: Mapping[str, Any], team: str = "") -> dict[str, Any]:
+def _session_view(modality: str, s: Mapping[str, Any],
+                  names: Mapping[str, str]) -> dict[str, Any]:
+    queue_id = s.get("queueId")
+    return {"id": s.get("sessionId"), "modality": modality,
+            "modality_label": MODALITY_LABELS.get(modality, modality), "queue_id": queue_id,
+            "queue": names.get(f"queue.{queue_id}", "") if queue_id is not None else "",
+            "customer": s.get("customerName"), "status": s.get("sessionStatus"),
+            "since": s.get("answeredTimeStamp") or s.get("startTimeStamp"),
+            "recording": bool(s.get("isRecording"))}
+
+
+def agent_row(agent_id: int, item: Mapping[str, Any], team: str = "", *,
+              team_id: int | None = None, group_ids: Iterable[int] = (),
+              unit_id: int | None = None, names: Mapping[str, str] | None = None,
+              ) -> dict[str, Any]:
+    """An agent's row on the agents page. `team_id`, `group_ids` and `unit_id` (Clarity ids)
+    travel as data attributes so the page can filter rows in the browser; `names` gives the
+    queue names of the agent's sessions."""
     status = item.get("currentStatus") or {}
     code = str(status.get("agentStatus") or "unknown")
-    sessions = []
-    for modality, bag in sorted((item.get("sessions") or {}).items()):
-        for s in (bag or {}).get("sessions", []):
-            sessions.append({"id": s.get("sessionId"), "modality": modality,
-                             "queue_id": s.get("queueId"), "customer": s.get("customerName"),
-                             "status": s.get("sessionStatus"),
-                             "since": s.get("answeredTimeStamp") or s.get("startTimeStamp"),
-                             "recording": bool(s.get("isRecording"))})
+    sessions = [_session_view(modality, s, names or {})
+                for modality, bag in sorted((item.get("sessions") or {}).items())
+                for s in (bag or {}).get("sessions", [])]
     metrics = item.get("metrics") or {}
     answered = sum(_metric(b, "answeredCount") for m, b in metrics.items()
                    if m != "agnostic" and isinstance(b, Mapping))
@@ -161,12 +290,27 @@ def agent_row(agent_id: int, item: Mapping[str, Any], team: str = "") -> dict[st
     return {
         "id": f"agent-{agent_id}", "agent_id": agent_id,
         "name": item.get("name") or f"Agent {agent_id}", "team": team,
+        "team_id": team_id, "group_ids": " ".join(str(g) for g in sorted(set(group_ids))),
+        "unit_id": unit_id,
         "status": code, "status_label": STATUS_LABELS.get(code, code),
-        "status_icon": STATUS_ICONS.get(code, "•"),
+        "status_icon": STATUS_ICONS.get(code, STATUS_ICON_DEFAULT),
         "reason": status.get("reasonCodeName") or "",
         "since": status.get("startTime"), "suspended": bool(status.get("isSuspended")),
         "sessions": sessions, "answered": answered, "rona": rona,
     }
+
+
+def agent_membership(structure_names: Mapping[str, str], agent_id: int) -> dict[str, Any]:
+    """The keyword arguments of `agent_row` for one agent, from the bridge's `names`
+    (see dashboard.bridge._names)."""
+    def number(key: str) -> int | None:
+        value = structure_names.get(key, "")
+        return int(value) if value.isdigit() else None
+
+    groups = structure_names.get(f"agent-groups.{agent_id}", "")
+    return {"team_id": number(f"agent-team.{agent_id}"),
+            "group_ids": [int(g) for g in groups.split() if g.isdigit()],
+            "unit_id": number(f"agent-unit.{agent_id}"), "names": structure_names}
 
 
 def totals_row(key: EntityKey, item: Mapping[str, Any], name: str = "") -> dict[str, Any]:
@@ -184,27 +328,45 @@ def totals_row(key: EntityKey, item: Mapping[str, Any], name: str = "") -> dict[
     }
 
 
+# An alert item may carry these two keys of ours next to Clarity's: who acknowledged it on the
+# dashboard (a user name) and when (ISO 8601). Clarity knows nothing of acknowledgements.
+ACK_BY, ACK_AT = "acknowledgedBy", "acknowledgedAt"
+
+
 def alert_view(item: Mapping[str, Any]) -> dict[str, Any]:
+    severity = str(item.get("severity") or "info").strip().lower()
+    acknowledged_at = item.get(ACK_AT)
     return {
         "id": f"alert-{item.get('id')}", "alert_id": item.get("id"),
-        "name": item.get("name"), "severity": item.get("severity") or "info",
+        "name": item.get("name"), "severity": severity,
         "entity": item.get("entityName") or f"{item.get('entityType')} {item.get('entityId')}",
-        "message": item.get("message") or "", "active": bool(item.get("isActive")),
+        "message": item.get("message") or "", "active": item.get("isActive") is not False,
         "raised": item.get("raisedTime"), "cleared": item.get("clearedTime"),
+        "acknowledged_by": item.get(ACK_BY) or "",
+        "acknowledged_at": (parse_datetime(acknowledged_at)
+                            if isinstance(acknowledged_at, str) else acknowledged_at),
     }
 
 
 # ---------------------------------------------------------------------- rendering
 def render_widget(key: EntityKey, item: Mapping[str, Any], names: Mapping[str, str],
-                  *, oob: bool) -> str:
-    """The HTML of one entity's widget(s); the same templates serve first renders and swaps."""
+                  *, oob: bool, rules: Sequence[Threshold] = (),
+                  labels: Mapping[str, str] | None = None,
+                  history: Mapping[tuple[int, str], Sequence[Point]] | None = None) -> str:
+    """The HTML of one entity's widget(s); the same templates serve first renders and swaps.
+
+    `rules`, `labels` and `history` are the bridge's threshold rules, Clarity's labels and the
+    sparkline points (LiveState)."""
     ctx: dict[str, Any] = {"oob": oob}
     if key[0] == "queue":
         name = names.get(f"queue.{key[1]}") or item.get("name") or f"Queue {key[1]}"
-        ctx.update(queue_id=key[1], name=name, tiles=queue_tiles(int(key[1]), item, name))
+        ctx.update(queue_id=key[1], name=name,
+                   tiles=queue_tiles(int(key[1]), item, name, rules=rules, labels=labels,
+                                     history=history))
         return render_to_string("dashboard/_queue_tiles.html", ctx)
     if key[0] == "agent":
-        ctx["row"] = agent_row(int(key[1]), item, names.get(f"team-of-agent.{key[1]}", ""))
+        ctx["row"] = agent_row(int(key[1]), item, names.get(f"team-of-agent.{key[1]}", ""),
+                               **agent_membership(names, int(key[1])))
         return render_to_string("dashboard/_agent_row.html", ctx)
     if key[0] == "group":
         ctx["row"] = totals_row(key, item, names.get(f"{key[2]}.{key[3]}", ""))
@@ -226,6 +388,21 @@ class LiveState:
     upstream_since: float | None = field(default_factory=time.time)
     last_update: float | None = None
     names: dict[str, str] = field(default_factory=dict)
+    # Acknowledgements are the dashboard's, not Clarity's: alert id -> (user name, ISO time).
+    # Loaded from the database when the bridge starts; the acknowledge view reports new ones.
+    acks: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # Local changes per entity (an acknowledgement): consumers drop a fragment whose version is
+    # not newer than the page's, so a local change must raise the version as upstream ones do.
+    bumps: dict[EntityKey, int] = field(default_factory=dict)
+    # The enabled threshold rules (store.load_thresholds), reloaded by the bridge.
+    thresholds: list[Threshold] = field(default_factory=list)
+    # Clarity's localization resource for settings.CLARITY_LOCALE: see label().
+    labels: dict[str, str] = field(default_factory=dict)
+    # The last hour of SPARKLINE_METRIC by (queue Clarity id, modality), from the samples.
+    sparklines: dict[tuple[int, str], list[Point]] = field(default_factory=dict)
+    # render()'s cache: (key, oob) -> (what the HTML was rendered from, the HTML).
+    _rendered: dict[tuple[EntityKey, bool], tuple[tuple[Any, ...], str]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def new_epoch(self) -> None:
         self.epoch = uuid.uuid4().hex[:12]
@@ -249,24 +426,78 @@ class LiveState:
         return [key for key in self.picture.picture.entity_keys()
                 if self.route(key) in wanted]
 
+    def version(self, key: EntityKey) -> int:
+        """An entity's version as published: upstream changes plus local ones, so it grows on
+        either (both only ever grow)."""
+        return self.picture.picture.entity_version(key) + self.bumps.get(key, 0)
+
     def versions(self, keys: Iterable[EntityKey]) -> dict[str, int]:
-        return {json.dumps(list(k)): self.picture.picture.entity_version(k) for k in keys}
+        return {json.dumps(list(k)): self.version(k) for k in keys}
+
+    def touch(self, keys: Iterable[EntityKey]) -> None:
+        """Widgets that render differently without an upstream change (new threshold rules, a
+        new sparkline minute): raise their versions, so that pages take the re-render."""
+        for key in keys:
+            self.bumps[key] = self.bumps.get(key, 0) + 1
+
+    def acknowledge(self, alert_id: int, by: str, at: str) -> EntityKey:
+        """Record an acknowledgement; returns the alert's key, whose version it raised."""
+        key: EntityKey = ("alert", alert_id)
+        self.acks[alert_id] = (by, at)
+        self.touch([key])
+        return key
 
     def render(self, key: EntityKey, *, oob: bool = True) -> str:
+        # Every page that connects gets a snapshot of every widget it shows, and reading an
+        # item copies it (status history included): rows, totals and alerts are rendered once
+        # per version and reused. Their HTML follows from the item (its version), the names,
+        # the labels and the language alone. Not queue tiles: their levels move with the clock.
+        cached = None
+        if key[0] != "queue":
+            picture = self.picture.picture
+            valid = (picture.entity_version(key) + self.bumps.get(key, 0), picture,
+                     self.names, self.labels, get_language())
+            cached = self._rendered.get((key, oob))
+            if cached is not None and all(a is b or a == b
+                                          for a, b in zip(cached[0], valid, strict=True)):
+                return cached[1]
         item = self.picture.picture.get(key)
         if item is None:
             return ""
-        return render_widget(key, item, self.names, oob=oob)
+        if key[0] == "alert" and (ack := self.acks.get(int(key[1]))) is not None:
+            item = {**item, ACK_BY: ack[0], ACK_AT: ack[1]}
+        html = render_widget(key, item, self.names, oob=oob, rules=self.thresholds,
+                             labels=self.labels, history=self.sparklines)
+        # Pushed HTML goes out as ASCII, with character references for the rest (icons, dashes:
+        # the same text to the browser). Python keeps a string with any character above U+00FF
+        # at two bytes a character, and every page's message is built from these: one icon
+        # made joining the header to the widgets and UTF-8 encoding them (per page, per
+        # message) 20 times slower (docs/benchmarks.md).
+        html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
+        if key[0] != "queue":
+            self._rendered[(key, oob)] = (valid, html)
+        return html
+
+    def _alert_order(self, key: EntityKey) -> tuple[bool, float]:
+        item = self.picture.picture.get(key) or {}
+        try:
+            raised = parse_datetime(str(item.get("raisedTime") or ""))
+        except ValueError:
+            raised = None
+        return item.get("isActive") is False, -raised.timestamp() if raised else 0.0
 
     def snapshot_html(self, keys: Iterable[EntityKey]) -> str:
         """Every widget of `keys`; alerts fill the alert list as a whole (the page may not
         have their elements yet), the rest replace their placeholders by id."""
-        widgets, alerts = [], []
+        widgets, alert_keys = [], []
         for key in keys:
             if key[0] == "alert":
-                alerts.append(self.render(key, oob=False))
+                alert_keys.append(key)
             else:
                 widgets.append(self.render(key, oob=True))
+        # In the pages' order (views._alerts): active ones first, then the newest first.
+        alert_keys.sort(key=self._alert_order)
+        alerts = [self.render(key, oob=False) for key in alert_keys]
         alert_list = (f'<div hx-swap-oob="innerHTML:{ALERTS_CONTAINER}">'
                       f'{"".join(alerts)}</div>')
         return "".join(widgets) + alert_list

@@ -276,6 +276,75 @@ def sync_mbu(structure: MbuStructure, *, allow_empty: bool = False) -> SyncResul
     )
 
 
+@dataclass(frozen=True)
+class Membership:
+    """Where an agent sits in the structure, as Clarity ids: its team, and through the team
+    its groups and business unit (an agent belongs to groups and units only via its team)."""
+
+    team_id: int | None = None
+    group_ids: tuple[int, ...] = ()
+    business_unit_id: int | None = None
+
+
+def agent_memberships(structure: MbuStructure) -> dict[int, Membership]:
+    """Each agent's team, groups and business unit, read from both sides of each relation the
+    way `sync_mbu` reads them, so that the bridge's live rows and the rows the pages render
+    from the database put an agent in the same groups. Ids of entities the structure does
+    not list are ignored."""
+    teams = {t.id: t for t in structure.teams}
+    groups = {g.id for g in structure.groups}
+    units = {b.id for b in structure.business_units}
+    team_of_agent = {a: t.id for t in structure.teams for a in t.agent_ids}
+    unit_of_team = {t: b.id for b in structure.business_units for t in b.team_ids}
+    groups_of_team: dict[int, set[int]] = {i: set(t.group_ids) & groups for i, t in teams.items()}
+    for g in structure.groups:
+        for t in g.team_ids:
+            if t in groups_of_team:
+                groups_of_team[t].add(g.id)
+
+    def unit_of(team_id: int) -> int | None:
+        stated = teams[team_id].business_unit_id
+        if stated is not None and stated in units:
+            return stated
+        return unit_of_team.get(team_id)
+
+    found: dict[int, Membership] = {}
+    for agent in structure.agents:
+        team_id = agent.team_id if agent.team_id in teams else team_of_agent.get(agent.id)
+        if team_id is None:
+            found[agent.id] = Membership()
+            continue
+        found[agent.id] = Membership(team_id, tuple(sorted(groups_of_team[team_id])),
+                                     unit_of(team_id))
+    return found
+
+
+def stored_memberships(agents: Iterable[Agent]) -> dict[int, Membership]:
+    """`agent_memberships` as the database has it (what the last sync stored), by agent
+    Clarity id: active groups only, as a new sync would list them. Two queries."""
+    agents = list(agents)
+    team_pks = {a.team_id for a in agents if a.team_id is not None}
+    teams = {
+        pk: (cid, unit)
+        for pk, cid, unit in Team.objects.filter(pk__in=team_pks).values_list(
+            "pk", "clarity_id", "business_unit__clarity_id"
+        )
+    }
+    groups: dict[int, list[int]] = defaultdict(list)
+    links = Team.groups.through.objects.filter(team__in=team_pks, group__active=True)
+    for team_pk, group_id in links.values_list("team_id", "group__clarity_id"):
+        groups[team_pk].append(group_id)
+    found: dict[int, Membership] = {}
+    for agent in agents:
+        if agent.team_id not in teams:
+            found[agent.clarity_id] = Membership()
+            continue
+        team_id, unit_id = teams[agent.team_id]
+        found[agent.clarity_id] = Membership(team_id, tuple(sorted(groups[agent.team_id])),
+                                             unit_id)
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # Visibility
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 The live picture itself lives in memory (the bridge); these tables hold the contact centre's
 structure (from Clarity's MBU), the last known status of every agent, status history, alerts,
 a minute-by-minute sample of queue metrics, and what admins configure (threshold rules,
-wallboards, supervisor scopes).
+wallboards, supervisor scopes), and the audit log of supervisor actions (dashboard.actions).
 
 Rows mirrored from Clarity are keyed by `clarity_id`, the id upstream uses everywhere (hub
 messages, REST routes, the live picture), and are never deleted: when a sync no longer sees one
@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from integrations.clarity.wire import MODALITIES
 
@@ -147,6 +148,15 @@ class Agent(models.Model):
         ordering = ("name",)
         verbose_name = "agent"
         verbose_name_plural = "agents"
+        # What a supervisor may do to an agent (dashboard.actions), granted through the roles
+        # (the groups the 0004_roles migration creates). Sessions are not stored, and whose
+        # session it is decides the scope, so annotating a session is a right on the agent.
+        permissions = (
+            ("change_agent_status", "Can change an agent's status"),
+            ("suspend_agent", "Can suspend and unsuspend an agent"),
+            ("record_agent", "Can start and stop recording an agent's sessions"),
+            ("annotate_session", "Can save call notes and dispositions on an agent's sessions"),
+        )
 
     def __str__(self) -> str:
         return self.name
@@ -254,6 +264,24 @@ class QueueSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue} {self.modality} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class ClarityLabels(models.Model):
+    """Clarity's localization resource for one locale (metric, modality and status labels), as
+    the bridge last fetched it; kept here so that every dashboard process renders first page
+    loads with the same labels the bridge pushes."""
+
+    locale = models.CharField(max_length=20, unique=True, help_text='As Clarity names it: "en-us".')
+    strings = models.JSONField(default=dict)
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("locale",)
+        verbose_name = "Clarity labels"
+        verbose_name_plural = "Clarity labels"
+
+    def __str__(self) -> str:
+        return f"Clarity labels ({self.locale})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,3 +422,83 @@ class SupervisorScope(models.Model):
 
     def __str__(self) -> str:
         return f"Scope of {self.user}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit log of supervisor actions (written by dashboard.actions only)
+# ---------------------------------------------------------------------------------------------
+
+
+class AuditEntry(models.Model):
+    """One supervisor action as it was asked for and as it ended: who, when, what, on which
+    agent or session, and what Clarity answered.
+
+    Append-only: the only default permission is "view", so nobody but a superuser can add,
+    change or delete entries through the admin."""
+
+    OK = "ok"
+    DENIED = "denied"
+    FAILED = "failed"
+    IGNORED = "ignored"
+    OUTCOME_CHOICES = (
+        (OK, "OK"),
+        (DENIED, "Denied"),
+        (FAILED, "Failed"),
+        (IGNORED, "Ignored (repeated click)"),
+    )
+    ACTION_CHOICES = (
+        ("agent.status", "Change status"),
+        ("agent.suspend", "Suspend or unsuspend"),
+        ("agent.recording", "Start or stop recording"),
+        ("session.notes", "Save call notes"),
+        ("session.disposition", "Save disposition"),
+    )
+    TARGET_CHOICES = (("agent", "Agent"), ("session", "Session"))
+
+    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    # Copied, so that the entry still says who it was once the user is deleted.
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, choices=ACTION_CHOICES)
+    target_type = models.CharField(max_length=20, choices=TARGET_CHOICES)
+    # Clarity's id of the agent or session.
+    target_id = models.BigIntegerField()
+    # The agent the action was about: the target itself, or the session's agent once known,
+    # so that everything done to one agent can be listed together.
+    agent_clarity_id = models.PositiveIntegerField(null=True, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="What was asked.")
+    outcome = models.CharField(max_length=10, choices=OUTCOME_CHOICES)
+    upstream_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Clarity's HTTP status; blank when Clarity was not asked."
+    )
+    duration_ms = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, help_text="What the supervisor was told.")
+    detail = models.TextField(
+        blank=True, help_text="For admins: Clarity's own message, or the result per session."
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        default_permissions = ("view",)
+        indexes = (
+            models.Index(fields=["-created_at"], name="audit_recent"),
+            models.Index(fields=["user", "-created_at"], name="audit_user_recent"),
+            models.Index(fields=["action", "-created_at"], name="audit_action_recent"),
+            models.Index(fields=["outcome", "-created_at"], name="audit_outcome_recent"),
+            models.Index(fields=["agent_clarity_id", "-created_at"], name="audit_agent_recent"),
+        )
+
+    def __str__(self) -> str:
+        who = self.username or "anonymous"
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M:%S} {who} {self.action} "
+            f"{self.target_type} {self.target_id}: {self.outcome}"
+        )

@@ -7,7 +7,11 @@ local development; turning DJANGO_DEBUG off makes the unsafe defaults errors.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
+import re
+import tomllib
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -91,6 +95,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # live_build: the deploy id on <body data-build>, see BUILD_ID below.
+                "dashboard.context_processors.live_build",
             ],
         },
     },
@@ -138,7 +144,7 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = LOGIN_URL
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 # The interface languages with a catalogue under locale/ (docs/translating.md).
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -170,6 +176,64 @@ if not DEBUG:
 # The Clarity Connect instance to supervise. Empty means "use the embedded
 # simulator" (integrations/clarity/simulator), which is what demos and tests run.
 CLARITY_URL = env_str("CLARITY_URL", "")
+# The locale of Clarity's own labels (metric, modality and status names) that the dashboard
+# shows, as Clarity names it ("en-us", "fr-fr"); unknown to Clarity: the built-in labels.
+CLARITY_LOCALE = env_str("CLARITY_LOCALE", "en-us").strip().lower()
+
+
+def _git_commit(base_dir: Path) -> str | None:
+    """The commit checked out in base_dir, read from .git without running git (a deployed
+    image may have no git binary); None without a readable checkout."""
+    git = base_dir / ".git"
+    try:
+        if git.is_file():  # a worktree: ".git" says where its git directory is
+            git = (base_dir / git.read_text().partition("gitdir:")[2].strip()).resolve()
+        common = git
+        if (git / "commondir").is_file():  # branches of a worktree live in the main one
+            common = (git / (git / "commondir").read_text().strip()).resolve()
+        head = (git / "HEAD").read_text().strip()
+        if head.startswith("ref:"):
+            ref = head[4:].strip()
+            loose = [d / ref for d in (git, common) if (d / ref).is_file()]
+            if loose:
+                head = loose[0].read_text().strip()
+            elif (common / "packed-refs").is_file():
+                packed = (common / "packed-refs").read_text()
+                found = re.search(rf"^([0-9a-f]+) {re.escape(ref)}$", packed, re.MULTILINE)
+                head = found.group(1) if found else ""
+    except OSError:
+        return None
+    return head[:12] if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", head) else None
+
+
+def _code_fingerprint(base_dir: Path) -> str:
+    """Without git: the package version and the static files' modification times."""
+    try:
+        version = importlib.metadata.version("clarity-dashboard")
+    except importlib.metadata.PackageNotFoundError:
+        try:
+            with (base_dir / "pyproject.toml").open("rb") as f:
+                version = str(tomllib.load(f)["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            version = "0"
+    digest = hashlib.sha256(version.encode())
+    static = base_dir / "static"
+    for path in sorted(static.rglob("*")):
+        if path.is_file() and "node_modules" not in path.parts:
+            digest.update(f"{path.relative_to(static)}:{path.stat().st_mtime_ns}\n".encode())
+    return f"{version}-{digest.hexdigest()[:10]}"
+
+
+# The deploy id. Pages carry it (data-build) and every socket message carries the serving
+# process's; when they differ, the page reloads (docs/browser-protocol.md): wallboards pick up
+# a new release by themselves. Set DASHBOARD_BUILD_ID in deployments (a release tag, an image
+# digest); by default it is the git commit, else a fingerprint of the code. Computed once, at
+# start, so that one process always says the same.
+BUILD_ID = (
+    env_str("DASHBOARD_BUILD_ID", "").strip()
+    or _git_commit(BASE_DIR)
+    or _code_fingerprint(BASE_DIR)
+)
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _log_level = env_str("DJANGO_LOG_LEVEL", "INFO")

@@ -27,6 +27,7 @@ from dashboard.models import (
     WALLBOARD_TOKEN_LENGTH,
     Agent,
     Alert,
+    ClarityLabels,
     Queue,
     QueueSample,
     StatusPeriod,
@@ -258,6 +259,24 @@ def acknowledge_alert(alert_id: int, user: Any, *, now: datetime | None = None) 
     return Alert.objects.select_related("acknowledged_by").get(clarity_id=alert_id)
 
 
+def acknowledgement(alert: Alert) -> tuple[str, str] | None:
+    """`(user name, ISO time)` of an alert's acknowledgement, as the live picture keeps it;
+    None when nobody acknowledged it. A deleted user still acknowledged it: the name is then
+    empty, the time stays."""
+    if alert.acknowledged_at is None:
+        return None
+    by = alert.acknowledged_by.get_username() if alert.acknowledged_by is not None else ""
+    return by, alert.acknowledged_at.isoformat()
+
+
+def load_acknowledgements(limit: int = 5000) -> dict[int, tuple[str, str]]:
+    """The acknowledgements of the `limit` most recently raised acknowledged alerts, by alert
+    Clarity id, for the bridge to start with. Older ones have long left Clarity's alert list."""
+    rows = (Alert.objects.filter(acknowledged_at__isnull=False)
+            .select_related("acknowledged_by").order_by("-raised_at")[:limit])
+    return {alert.clarity_id: ack for alert in rows if (ack := acknowledgement(alert))}
+
+
 # ---------------------------------------------------------------------------------------------
 # Queue samples and sparklines
 # ---------------------------------------------------------------------------------------------
@@ -327,6 +346,61 @@ def sparkline(
         if value is not None:
             points.append((taken_at, value))
     return points
+
+
+def sparklines(
+    metric: str, since: datetime, *, queue_ids: Iterable[int] | None = None
+) -> dict[tuple[int, str], list[tuple[datetime, float]]]:
+    """`sparkline` for every queue and modality at once (or those of `queue_ids`), keyed by
+    (queue Clarity id, modality): one query, reading only the one metric out of each sample."""
+    rows = QueueSample.objects.filter(taken_at__gte=since)
+    if queue_ids is not None:
+        rows = rows.filter(queue__clarity_id__in=list(queue_ids))
+    found: dict[tuple[int, str], list[tuple[datetime, float]]] = {}
+    for queue_id, modality, taken_at, raw in rows.order_by("taken_at").values_list(
+        "queue__clarity_id", "modality", "taken_at", f"metrics__{metric}"
+    ):
+        value = _number(raw)
+        if value is not None:
+            found.setdefault((queue_id, modality), []).append((taken_at, value))
+    return found
+
+
+def latest_queue_metrics(
+    queue_ids: Iterable[int], since: datetime
+) -> dict[int, dict[str, dict[str, Any]]]:
+    """The newest sample since `since` of each queue and modality, as the live picture holds
+    queue metrics: {queue Clarity id: {modality: metric bag}}. For first page renders."""
+    rows = QueueSample.objects.filter(queue__clarity_id__in=list(queue_ids), taken_at__gte=since)
+    found: dict[int, dict[str, dict[str, Any]]] = {}
+    # Oldest first, so that the newest sample of each queue and modality is the one kept.
+    for queue_id, modality, metrics in rows.order_by("taken_at").values_list(
+        "queue__clarity_id", "modality", "metrics"
+    ):
+        if isinstance(metrics, dict):
+            found.setdefault(queue_id, {})[modality] = metrics
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Clarity's labels (its localization resource)
+# ---------------------------------------------------------------------------------------------
+
+
+def save_labels(locale: str, strings: Mapping[str, str]) -> None:
+    """Keep Clarity's localization dictionary for `locale`, replacing the one stored."""
+    ClarityLabels.objects.update_or_create(
+        locale=locale.strip().lower(), defaults={"strings": dict(strings)}
+    )
+
+
+def load_labels(locale: str) -> dict[str, str]:
+    """The stored localization dictionary for `locale`; empty when there is none (then every
+    label falls back to the dashboard's own)."""
+    row = ClarityLabels.objects.filter(locale=locale.strip().lower()).first()
+    if row is None or not isinstance(row.strings, dict):
+        return {}
+    return {str(k): str(v) for k, v in row.strings.items() if isinstance(v, str)}
 
 
 # ---------------------------------------------------------------------------------------------

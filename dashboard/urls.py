@@ -19,5 +19,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("agents/", views.agents, name="agents"),
     path("alerts/", views.alerts, name="alerts"),
+    path("alerts/<int:alert_id>/acknowledge/", views.acknowledge_alert,
+         name="acknowledge_alert"),
     path("wallboard/<str:token>/", views.wallboard, name="wallboard"),
 ]

@@ -12,7 +12,7 @@
  *   socket stays silent for two heartbeat periods;
  * - reloads the page after a deploy, when the server asks, and after a long outage;
  * - keeps the freshness indicator (#live-status) and body.is-stale up to date;
- * - ticks [data-since] durations and [data-clock] clocks every second;
+ * - ticks [data-since] durations, [data-clock] clocks and [data-live-age] data ages every second;
  * - shows toasts (and beeps, if sound is on) for new elements with data-toast.
  *
  * The socket lives on the element #live-socket (base.html); a reconnect replaces that element
@@ -119,7 +119,8 @@
     reloading: false,
     upstreamDown: false,
     upstreamSince: null,
-    age: null,
+    age: null, // seconds: how old the data was (meta.age) when ageAt (our clock) came
+    ageAt: null,
     clockOffset: 0, // server clock minus ours, from meta.now
     status: null, // last rendered status key
   };
@@ -369,6 +370,7 @@
     }
     if (typeof meta.age === 'number') {
       S.age = meta.age;
+      S.ageAt = now();
     }
   }
 
@@ -535,6 +537,14 @@
       // Writes only, and only when the text changes: no layout reads, no thrash.
       if (el.textContent !== value) {
         el.textContent = value;
+      }
+    }
+    // The data's age keeps growing while nothing new arrives (an outage, a silent server).
+    var ages = document.querySelectorAll('[data-live-age]');
+    var age = S.ageAt === null ? '—' : formatElapsed(S.age * 1000 + (now() - S.ageAt));
+    for (var k = 0; k < ages.length; k++) {
+      if (ages[k].textContent !== age) {
+        ages[k].textContent = age;
       }
     }
     var clocks = document.querySelectorAll('[data-clock]');

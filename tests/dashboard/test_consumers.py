@@ -14,6 +14,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from dashboard import store
@@ -110,7 +111,8 @@ async def test_a_page_gets_a_snapshot_then_a_status_change_within_two_seconds(
     assert connected
     meta, html = _split(await communicator.receive_from(timeout=5))
     assert meta["kind"] == "snapshot" and meta["seq"] == 1 and meta["upstream"] == "ok"
-    assert meta["build"] == "test-build"
+    # The consumer's own deploy id, not the bridge's: the page's HTML came from its process.
+    assert meta["build"] == settings.BUILD_ID != "test-build"
     assert 'id="agent-3"' in html and 'hx-swap-oob="true"' in html
     started = time.monotonic()
     await _set_status(sim, 3, 3, 2)

@@ -27,7 +27,7 @@ def test_login_page_renders(client: Client) -> None:
     assert response.status_code == 200
     content = response.content.decode()
     assert content.startswith("<!DOCTYPE html>")
-    assert '<html lang="en-us">' in content
+    assert '<html lang="en">' in content
     assert 'name="csrfmiddlewaretoken"' in content
     assert 'name="username"' in content
     assert 'name="password"' in content

@@ -51,9 +51,12 @@ class Command(BaseCommand):
         if config.uses_simulator:
             # No CLARITY_URL: the embedded simulator, on its own port and thread.
             try:
+                # The fault controls (/_simulator/control: outages, a clock jump that raises
+                # alerts) let a demo, and the browser tests, show what the dashboard does then;
+                # the simulator listens on loopback only.
                 simulator = SimulatorThread(SimulatorConfig(
                     host="127.0.0.1", port=options["simulator_port"],
-                    speed=options["speed"])).start()
+                    speed=options["speed"], control=True)).start()
             except RuntimeError as exc:
                 raise CommandError(f"the simulator could not start on port "
                                    f"{options['simulator_port']}: {exc.__cause__}") from exc
