@@ -127,7 +127,8 @@ class Bridge:
         one channel-layer message per window, whatever the number of pages (each process's
         consumers.Fanout hands every page the widgets of its groups). Returns how many."""
         fragments: list[list[Any]] = []
-        for key in keys:
+        # With an agent, its panel when an agent page shows it (LiveState.widget_keys).
+        for key in self.state.widget_keys(keys):
             group = self.state.route(key)
             if group is None:
                 continue

@@ -40,13 +40,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if visibility is None:
             await self.close(code=4403)
             return
-        page = self.scope["url_route"]["kwargs"].get("page", "overview")
+        kwargs = self.scope["url_route"]["kwargs"]
+        page = kwargs.get("page", "overview")
         if page not in (*live.PAGES, "wallboard"):
             await self.close(code=4404)
             return
         # Follow first, then ask for the snapshot: nothing published in between is lost, and
         # anything older than the snapshot is dropped by version below.
-        groups = live.groups_for(visibility, page)
+        groups = live.groups_for(visibility, page, agent_id=kwargs.get("agent_id"))
+        if page == "agent" and not groups:
+            await self.close(code=4404)  # no agent, or one the viewer may not see
+            return
         if self.wallboard_pages is not None:
             groups = _wallboard_groups(groups, self.wallboard_pages)
         self.groups_joined = [*groups, live.STATUS_GROUP]

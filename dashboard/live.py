@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,14 +37,19 @@ STATUS_GROUP = "live.status"
 FRAGMENTS_GROUP = "live.fragments"
 ALERTS_CONTAINER = "#alerts-list"
 HEARTBEAT_SECONDS = 15.0
-PAGES = ("overview", "agents", "alerts")
+PAGES = ("overview", "agents", "alerts", "agent")
 MODALITY_LABELS = {"audio": _("Voice"), "instantMessage": _("Chat"), "message": _("Messages")}
+# The agent page's panel (_agent_panel.html, dashboard.agent_page): a second widget drawn from an
+# agent's live item, in a group of its own, so that the agents page and wallboards (which join
+# `agent.N` for the row) never receive it. Its key ("agent-panel", N) is derived from the
+# agent's ("agent", N): same item, same version (LiveState).
+PANEL = "agent-panel"
 
 
 def group_name(key: EntityKey) -> str | None:
     """The channel-layer group a widget travels in (None: not shown on any page)."""
     kind = key[0]
-    if kind in ("agent", "queue"):
+    if kind in ("agent", "queue", PANEL):
         return f"{kind}.{key[1]}"
     if kind == "group":
         # ("group", "agent"|"queue", groupType, groupId): totals per team, group or unit.
@@ -58,8 +63,13 @@ def alert_group(entity_type: str, entity_id: Any) -> str:
     return f"alerts.{str(entity_type).lower()}.{entity_id}"
 
 
-def groups_for(visibility: Visibility, page: str) -> list[str]:
-    """The groups a page joins for what its viewer may see."""
+def groups_for(visibility: Visibility, page: str, *, agent_id: int | None = None) -> list[str]:
+    """The groups a page joins for what its viewer may see (the agent page: `agent_id`'s)."""
+    if page == "agent":
+        # One agent's panel and alerts; nothing when the viewer may not see the agent.
+        if agent_id is None or not visibility.sees_agent(agent_id):
+            return []
+        return [f"{PANEL}.{agent_id}", alert_group("agent", agent_id)]
     groups: list[str] = []
     if page in ("overview", "wallboard"):
         groups += [f"queue.{q}" for q in sorted(visibility.queue_ids)]
@@ -368,6 +378,11 @@ def render_widget(key: EntityKey, item: Mapping[str, Any], names: Mapping[str, s
         ctx["row"] = agent_row(int(key[1]), item, names.get(f"team-of-agent.{key[1]}", ""),
                                **agent_membership(names, int(key[1])))
         return render_to_string("dashboard/_agent_row.html", ctx)
+    if key[0] == PANEL:
+        # Imported here: dashboard.agent_page builds on this module's view models.
+        from .agent_page import panel
+        ctx["panel"] = panel(int(key[1]), item, names, labels=labels)
+        return render_to_string("dashboard/_agent_panel.html", ctx)
     if key[0] == "group":
         ctx["row"] = totals_row(key, item, names.get(f"{key[2]}.{key[3]}", ""))
         return render_to_string("dashboard/_totals_row.html", ctx)
@@ -400,6 +415,10 @@ class LiveState:
     labels: dict[str, str] = field(default_factory=dict)
     # The last hour of SPARKLINE_METRIC by (queue Clarity id, modality), from the samples.
     sparklines: dict[tuple[int, str], list[Point]] = field(default_factory=dict)
+    # Agents whose panel an agent page asked for (keys_for): only their panels are rendered
+    # on every change (widget_keys), so that pages without panels cost nothing more. Never
+    # shrinks: bounded by the agents whose pages were opened since the bridge started.
+    panels: set[int] = field(default_factory=set)
     # render()'s cache: (key, oob) -> (what the HTML was rendered from, the HTML).
     _rendered: dict[tuple[EntityKey, bool], tuple[tuple[Any, ...], str]] = field(
         default_factory=dict, repr=False, compare=False)
@@ -422,13 +441,36 @@ class LiveState:
         return group_name(key)
 
     def keys_for(self, groups: Iterable[str]) -> list[EntityKey]:
+        """The widgets of `groups` (a snapshot's). An agent page's panel group also registers
+        the panel, so that later changes of the agent render it (widget_keys)."""
         wanted = set(groups)
-        return [key for key in self.picture.picture.entity_keys()
-                if self.route(key) in wanted]
+        keys = [key for key in self.picture.picture.entity_keys() if self.route(key) in wanted]
+        prefix = f"{PANEL}."
+        for group in wanted:
+            if group.startswith(prefix) and group[len(prefix):].isdigit():
+                agent_id = int(group[len(prefix):])
+                self.panels.add(agent_id)
+                if self.picture.picture.get(("agent", agent_id)) is not None:
+                    keys.append((PANEL, agent_id))
+        return keys
+
+    def widget_keys(self, keys: Iterable[EntityKey]) -> Iterator[EntityKey]:
+        """The widgets to re-render for changed entities: each one's own, and the panel of an
+        agent whose page was opened."""
+        for key in keys:
+            yield key
+            if key[0] == "agent" and key[1] in self.panels:
+                yield (PANEL, key[1])
+
+    @staticmethod
+    def _source(key: EntityKey) -> EntityKey:
+        """The entity a widget is drawn from (a panel: its agent)."""
+        return ("agent", key[1]) if key[0] == PANEL else key
 
     def version(self, key: EntityKey) -> int:
         """An entity's version as published: upstream changes plus local ones, so it grows on
-        either (both only ever grow)."""
+        either (both only ever grow). A panel's is its agent's."""
+        key = self._source(key)
         return self.picture.picture.entity_version(key) + self.bumps.get(key, 0)
 
     def versions(self, keys: Iterable[EntityKey]) -> dict[str, int]:
@@ -451,9 +493,10 @@ class LiveState:
         # Every page that connects gets a snapshot of every widget it shows, and reading an
         # item copies it (status history included): rows, totals and alerts are rendered once
         # per version and reused. Their HTML follows from the item (its version), the names,
-        # the labels and the language alone. Not queue tiles: their levels move with the clock.
+        # the labels and the language alone. Not queue tiles: their levels move with the clock;
+        # nor agent panels: their timeline runs up to now.
         cached = None
-        if key[0] != "queue":
+        if key[0] not in ("queue", PANEL):
             picture = self.picture.picture
             valid = (picture.entity_version(key) + self.bumps.get(key, 0), picture,
                      self.names, self.labels, get_language())
@@ -461,7 +504,7 @@ class LiveState:
             if cached is not None and all(a is b or a == b
                                           for a, b in zip(cached[0], valid, strict=True)):
                 return cached[1]
-        item = self.picture.picture.get(key)
+        item = self.picture.picture.get(self._source(key))
         if item is None:
             return ""
         if key[0] == "alert" and (ack := self.acks.get(int(key[1]))) is not None:
@@ -474,7 +517,7 @@ class LiveState:
         # made joining the header to the widgets and UTF-8 encoding them (per page, per
         # message) 20 times slower (docs/benchmarks.md).
         html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
-        if key[0] != "queue":
+        if key[0] not in ("queue", PANEL):
             self._rendered[(key, oob)] = (valid, html)
         return html
 

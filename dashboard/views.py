@@ -1,23 +1,43 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from . import agents_grid, live, sparklines, store
+from integrations.clarity import wire
+
+from . import (
+    action_forms,
+    actions,
+    agent_page,
+    agents_grid,
+    live,
+    search,
+    sessions,
+    sparklines,
+    store,
+)
+from .clarity import web_client
 from .mbu import (
     Membership,
     Visibility,
@@ -25,7 +45,7 @@ from .mbu import (
     visibility_for,
     visibility_for_wallboard,
 )
-from .models import Agent, Alert, BusinessUnit, Group, Queue, Team
+from .models import Agent, Alert, BusinessUnit, Group, Queue, StatusPeriod, Team
 
 log = logging.getLogger(__name__)
 
@@ -235,3 +255,324 @@ def wallboard(request: HttpRequest, token: str) -> HttpResponse:
         "alerts": _alerts(visibility_for_wallboard(board), 50), "pages": board.pages,
         # Seconds of outage after which the TV reloads once the server answers again.
         "reload_after": 600})
+
+
+# ---------------------------------------------------------------------- sessions and search
+# Read from Clarity when asked (the live picture holds no IVR path, history or transcript).
+# Async views: waiting on Clarity holds no thread. The scope, the permission and rendering
+# (whose context processors read the session's user) touch the database, so they go through
+# sync_to_async. Logic lives in dashboard.sessions and dashboard.search.
+
+
+async def _visibility(request: HttpRequest) -> Visibility:
+    return await sync_to_async(visibility_for)(await request.auser())
+
+
+async def _render(request: HttpRequest, template: str, context: dict[str, Any],
+                  status: int = 200) -> HttpResponse:
+    return await sync_to_async(render)(request, template, context, status=status)
+
+
+@never_cache
+@login_required
+@require_safe
+async def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+    found = await sessions.lookup(await web_client(), await _visibility(request), session_id)
+    context: dict[str, Any] = {"page": "session", "session_id": session_id,
+                               "error": found.error, "view": None}
+    if found.session is not None:
+        user = await request.auser()
+        context["view"] = sessions.build(found.session, found.transcript, now=timezone.now())
+        context["can_annotate"] = await sync_to_async(user.has_perm)(
+            "dashboard.annotate_session")
+        context["poll_seconds"] = sessions.TRANSCRIPT_POLL_SECONDS
+    return await _render(request, "dashboard/session.html", context, found.status)
+
+
+@never_cache
+@login_required
+@require_safe
+async def session_transcript(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The transcript section alone, polled by the page while an IM session is active. 204
+    (htmx swaps nothing) while no message was added since `seen`; once the session has ended
+    the section comes back without its poll, which stops it."""
+    found = await sessions.lookup(await web_client(), await _visibility(request), session_id,
+                                  full=False)
+    if found.session is None:
+        # htmx does not swap error answers: the page keeps what it shows and asks again.
+        return HttpResponse(found.error, status=found.status, content_type="text/plain")
+    view = sessions.build(found.session, found.transcript, now=timezone.now())
+    seen = request.GET.get("seen", "")
+    if view.polls_transcript and seen.isdigit() and int(seen) == view.transcript_count:
+        return HttpResponse(status=204)
+    return await _render(request, "dashboard/_session_transcript.html",
+                         {"view": view, "poll_seconds": sessions.TRANSCRIPT_POLL_SECONDS})
+
+
+@never_cache
+@login_required
+@require_safe
+async def search_page(request: HttpRequest) -> HttpResponse:
+    """Agents and queues by name, address or number. HTMX (the search boxes, as one types)
+    gets the results alone; a plain GET (no JavaScript, a bookmark) the whole page."""
+    query = request.GET.get("q", "")
+    results = await search.run(await web_client(), await _visibility(request), query)
+    context = {"page": "search", "results": results, "min_query": search.MIN_QUERY,
+               "max_query": search.MAX_QUERY}
+    if request.htmx:
+        # 200 even on a Clarity error: htmx swaps only successful answers, and the message is
+        # what the supervisor needs to see. The search page's box gets headings; the site
+        # header's compact panel does not (they would come before the page's own h1).
+        context["in_page"] = request.htmx.target == "search-results"
+        return await _render(request, "dashboard/_search_results.html", context)
+    return await _render(request, "dashboard/search.html", context,
+                         502 if results.error else 200)
+
+
+# ---------------------------------------------------------------------- the agent page, actions
+# The agent page: one agent's live panel (dashboard.agent_page, pushed by the bridge in the
+# group `agent-panel.N`) and the supervisor actions. The action endpoints read the form
+# (dashboard.action_forms), call dashboard.actions (which checks the permission and the scope,
+# calls Clarity once and writes the audit entry) and render its outcome:
+#   200 done, or ignored (a repeated click); 400 bad input (nothing sent, nothing audited);
+#   403 denied; 409 Clarity refused it (4xx); 502 Clarity failed or did not answer.
+# HTMX gets _action_result.html with that status (actions.js swaps error answers too, and an
+# X-Action-Result header says the outcome); a plain form post is redirected back with a
+# message, except for 400 and 403, which get a page saying why.
+
+# How long the agent page waits for Clarity's list of the agent's statuses before it renders
+# without them (the form then offers to load them again).
+STATUS_CHOICES_WAIT = 3.0
+
+_MESSAGE_LEVELS = {actions.OK: messages.SUCCESS, actions.IGNORED: messages.INFO,
+                   actions.DENIED: messages.ERROR, actions.FAILED: messages.ERROR}
+
+
+def _agent_in_scope(user: Any, agent_id: int) -> Agent:
+    # Unknown and out of scope look the same: no hint that an agent id exists.
+    if not visibility_for(user).sees_agent(agent_id):
+        raise Http404("No such agent")
+    agent = (Agent.objects.filter(clarity_id=agent_id, active=True).select_related("team")
+             .first())
+    if agent is None:
+        raise Http404("No such agent")
+    return agent
+
+
+def _agent_page_context(user: Any, agent_id: int) -> dict[str, Any]:
+    """Everything the agent page shows from the database: the panel as the bridge last
+    persisted it (the socket's snapshot then brings the live one), today's status periods,
+    and which actions the user's role allows (the endpoints check again)."""
+    agent = _agent_in_scope(user, agent_id)
+    now = timezone.now()
+    current = {"agentStatus": agent.status, "reasonCodeName": agent.reason_code,
+               "startTime": agent.status_since.isoformat() if agent.status_since else None,
+               "isSuspended": agent.is_suspended}
+    rows = (StatusPeriod.objects.filter(agent=agent, started_at__lt=now)
+            .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=agent_page.day_start(now)))
+            .order_by("started_at"))
+    periods = agent_page.with_current(agent_page.periods_from_rows(rows), current)
+    team = agent.team.name if agent.team else ""
+    panel = agent_page.panel(agent_id, {"name": agent.name, "currentStatus": current},
+                             {f"team-of-agent.{agent_id}": team}, now=now, periods=periods,
+                             labels=store.load_labels(settings.CLARITY_LOCALE))
+    can = {"status": user.has_perm(actions.PERM_STATUS),
+           "suspend": user.has_perm(actions.PERM_SUSPEND),
+           "record": user.has_perm(actions.PERM_RECORD)}
+    can["any"] = any(can.values())
+    name = agent.name
+    return {
+        "page": "agent", "agent_id": agent_id, "agent_name": name, "team": team,
+        "panel": panel, "can": can,
+        "suspend_buttons": [
+            ("true", _("Suspend"),
+             _("Suspend %(name)s? No new sessions will be offered to them.") % {"name": name}),
+            ("false", _("Lift the suspension"),
+             _("Lift the suspension of %(name)s?") % {"name": name})],
+        "recording_buttons": [
+            ("start", _("Start recording"),
+             _("Start recording every session of %(name)s?") % {"name": name}),
+            ("stop", _("Stop recording"),
+             _("Stop recording every session of %(name)s?") % {"name": name})],
+    }
+
+
+async def _status_form_context(user: Any, agent_id: int) -> dict[str, Any]:
+    """The status form's choices (actions.status_choices), or why there are none."""
+    try:
+        choices = await asyncio.wait_for(
+            actions.status_choices(user, agent_id, await web_client()), STATUS_CHOICES_WAIT)
+    except TimeoutError:
+        return {"status_error": _("Clarity did not list this agent's statuses in time.")}
+    if not choices.ok:
+        return {"status_error": choices.message}
+    if not choices.choices:
+        return {"status_error": _("Clarity lists no status this agent can be put in.")}
+    return {"status_choices": choices}
+
+
+@login_required
+@require_safe
+async def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
+    user = await request.auser()
+    context = await sync_to_async(_agent_page_context)(user, agent_id)
+    # live.js probes the page's URL after an outage: no need to ask Clarity for that.
+    if context["can"]["status"] and "X-Live-Probe" not in request.headers:
+        context.update(await _status_form_context(user, agent_id))
+    return await _render(request, "dashboard/agent.html", context)
+
+
+@never_cache
+@login_required
+@require_safe
+async def agent_status_form(request: HttpRequest, agent_id: int) -> HttpResponse:
+    """The status form alone, with its choices read again (its "load again" button)."""
+    user = await request.auser()
+    agent = await sync_to_async(_agent_in_scope)(user, agent_id)
+    context = {"agent_id": agent_id, "agent_name": agent.name,
+               **await _status_form_context(user, agent_id)}
+    return await _render(request, "dashboard/_status_form.html", context)
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    """Where a plain form post goes back to: its `next` field if it is on this site."""
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, {request.get_host()},
+                                       require_https=request.is_secure()):
+        return back
+    return default
+
+
+def _action_status(outcome: actions.Outcome) -> int:
+    if outcome.result == actions.DENIED:
+        return 403
+    if outcome.result == actions.FAILED:
+        upstream = outcome.upstream_status
+        if upstream is not None and 200 <= upstream < 300:
+            return 200  # Clarity answered; some sessions were not recorded (the answer lists)
+        if upstream is not None and 400 <= upstream < 500:
+            return 409
+        return 502
+    return 200
+
+
+async def _action_answer(request: HttpRequest, outcome: actions.Outcome, *, back: str,
+                         agent_id: int | None = None,
+                         expect: agent_page.Expectation | None = None,
+                         status: int | None = None, signed_out: bool = False) -> HttpResponse:
+    status = status or _action_status(outcome)
+    context = {"outcome": outcome, "agent_id": agent_id, "back": back,
+               "expect": expect if outcome.ok else None,
+               "pending_seconds": agent_page.PENDING_SECONDS, "signed_out": signed_out,
+               "login_url": f"{settings.LOGIN_URL}?{urlencode({'next': back})}"}
+    if request.htmx:
+        response = await _render(request, "dashboard/_action_result.html", context, status)
+        response["X-Action-Result"] = outcome.result
+        return response
+    if status in (400, 403):
+        return await _render(request, "dashboard/action_result.html", context, status)
+    text = outcome.message
+    if outcome.details:
+        text += " " + "; ".join(_("Session %(id)s: %(result)s") % {"id": d.session_id,
+                                                                   "result": d.label}
+                                for d in outcome.details)
+    messages.add_message(request, _MESSAGE_LEVELS[outcome.result], text)
+    return redirect(back)
+
+
+def _action(default_back: str) -> Callable[[Callable[..., Awaitable[HttpResponse]]],
+                                           Callable[..., Awaitable[HttpResponse]]]:
+    """An action endpoint: POST only (CSRF by the middleware), a signed-in user passed to the
+    view. Signed out, a plain form post goes to the login page; htmx is told so instead (it
+    would swap the login page into the result region). `default_back` is where a plain post
+    returns, formatted with the URL's arguments."""
+
+    def decorate(view: Callable[..., Awaitable[HttpResponse]],
+                 ) -> Callable[..., Awaitable[HttpResponse]]:
+        @wraps(view)
+        async def endpoint(request: HttpRequest, **kwargs: int) -> HttpResponse:
+            back = _back(request, default_back.format(**kwargs))
+            user = await request.auser()
+            if not user.is_authenticated:
+                if request.htmx:
+                    outcome = actions.Outcome(actions.DENIED,
+                                              _("You are signed out. Sign in again to act."))
+                    return await _action_answer(request, outcome, back=back, signed_out=True)
+                return redirect_to_login(back)
+            try:
+                return await view(request, user, back=back, **kwargs)
+            except action_forms.BadInput as exc:
+                return await _action_answer(
+                    request, actions.Outcome(actions.FAILED, str(exc)), back=back, status=400)
+
+        return require_POST(endpoint)
+
+    return decorate
+
+
+async def _status_label(user: Any, agent_id: int, client: Any, status_id: int,
+                        reason_code_id: int | None) -> str:
+    """The status as the form named it ("Away: On Break"), for the pending marker."""
+    value = f"{status_id}:{reason_code_id}" if reason_code_id is not None else str(status_id)
+    try:
+        listed = await asyncio.wait_for(actions.status_choices(user, agent_id, client),
+                                        STATUS_CHOICES_WAIT)
+    except TimeoutError:
+        listed = None
+    for choice in listed.choices if listed is not None else ():
+        if choice.value == value:
+            return choice.label
+    name = wire.AGENT_STATUS_IDS.get(status_id, str(status_id))
+    return str(live.STATUS_LABELS.get(name, name))
+
+
+@_action("/agents/{agent_id}/")
+async def agent_status(request: HttpRequest, user: Any, agent_id: int, *,
+                       back: str) -> HttpResponse:
+    status_id, reason_id = action_forms.status(request.POST)
+    client = await web_client()
+    outcome = await actions.change_agent_status(user, agent_id, client, status_id=status_id,
+                                                reason_code_id=reason_id)
+    expect = None
+    if outcome.ok:
+        label = await _status_label(user, agent_id, client, status_id, reason_id)
+        expect = agent_page.status_expectation(status_id, reason_id, label)
+    return await _action_answer(request, outcome, back=back, agent_id=agent_id, expect=expect)
+
+
+@_action("/agents/{agent_id}/")
+async def agent_suspend(request: HttpRequest, user: Any, agent_id: int, *,
+                        back: str) -> HttpResponse:
+    suspended = action_forms.suspended(request.POST)
+    outcome = await actions.set_agent_suspended(user, agent_id, await web_client(),
+                                                suspended=suspended)
+    return await _action_answer(request, outcome, back=back, agent_id=agent_id,
+                                expect=agent_page.suspension_expectation(suspended))
+
+
+@_action("/agents/{agent_id}/")
+async def agent_recording(request: HttpRequest, user: Any, agent_id: int, *,
+                          back: str) -> HttpResponse:
+    start = action_forms.recording(request.POST)
+    outcome = await actions.set_agent_recording(user, agent_id, await web_client(),
+                                                start=start)
+    expect = agent_page.recording_expectation(start, [d.result for d in outcome.details])
+    return await _action_answer(request, outcome, back=back, agent_id=agent_id, expect=expect)
+
+
+@_action("/sessions/{session_id}/")
+async def session_notes(request: HttpRequest, user: Any, session_id: int, *,
+                        back: str) -> HttpResponse:
+    note = action_forms.note(request.POST)
+    outcome = await actions.save_call_notes(user, session_id, await web_client(), note=note)
+    return await _action_answer(request, outcome, back=back)
+
+
+@_action("/sessions/{session_id}/")
+async def session_disposition(request: HttpRequest, user: Any, session_id: int, *,
+                              back: str) -> HttpResponse:
+    disposition_id, sub_id = action_forms.disposition(request.POST)
+    outcome = await actions.save_disposition(user, session_id, await web_client(),
+                                             disposition_id=disposition_id,
+                                             sub_disposition_id=sub_id)
+    return await _action_answer(request, outcome, back=back)

@@ -14,6 +14,7 @@ from dashboard import store
 from dashboard.models import (
     Agent,
     Alert,
+    AuditEntry,
     BusinessUnit,
     Group,
     Queue,
@@ -29,7 +30,7 @@ from tests.dashboard.test_mbu import synced
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 MBU_MODELS = [BusinessUnit, Group, Team, Queue, Agent]
 BRIDGE_MODELS = [StatusPeriod, QueueSample, Alert]
-ALL_MODELS = [*MBU_MODELS, *BRIDGE_MODELS, ThresholdRule, Wallboard, SupervisorScope]
+ALL_MODELS = [*MBU_MODELS, *BRIDGE_MODELS, ThresholdRule, Wallboard, SupervisorScope, AuditEntry]
 
 
 def url(model: type, view: str = "changelist", *args: object) -> str:
@@ -64,6 +65,8 @@ def data(db: None) -> None:
     board.queues.set(Queue.objects.filter(clarity_id__in=[1, 2]))
     scope = SupervisorScope.objects.create(user=User.objects.create_user("sup"))
     scope.teams.set(Team.objects.filter(clarity_id=1))
+    AuditEntry.objects.create(username="sup", action="agent.status", target_type="agent",
+                              target_id=11, agent_clarity_id=11, outcome="ok")
 
 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
@@ -76,7 +79,8 @@ def test_every_changelist_loads(admin_client: Client, data: None, model: type) -
     assert len(changelist.result_list) == changelist.result_count
 
 
-@pytest.mark.parametrize("model", [*MBU_MODELS, *BRIDGE_MODELS], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", [*MBU_MODELS, *BRIDGE_MODELS, AuditEntry],
+                         ids=lambda m: m.__name__)
 def test_synced_and_bridge_rows_cannot_be_added_changed_or_deleted(
     admin_client: Client, data: None, model: type
 ) -> None:

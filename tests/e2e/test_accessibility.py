@@ -44,12 +44,40 @@ def test_the_login_page_has_no_serious_accessibility_violations(page: Page, demo
     _assert_accessible(page)
 
 
-@pytest.mark.parametrize("path", ["/", "/agents/", "/alerts/"])
+# /agents/5/: the agent page, with its live panel and (superuser) every action.
+@pytest.mark.parametrize("path", ["/", "/agents/", "/alerts/", "/agents/5/"])
 def test_each_live_page_has_no_serious_accessibility_violations(page: Page, demo: Demo,
                                                                 path: str) -> None:
     log_in(page, demo)
     page.goto(demo.url + path)
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=10_000)
+    _assert_accessible(page)
+
+
+@pytest.mark.parametrize("path", ["/search/?q=a", "/search/?q=agent"])
+def test_the_search_page_has_no_serious_accessibility_violations(page: Page, demo: Demo,
+                                                                 path: str) -> None:
+    log_in(page, demo)
+    page.goto(demo.url + path)
+    expect(page.locator("#search-results")).not_to_be_empty()
+    _assert_accessible(page)
+
+
+def test_a_session_page_has_no_serious_accessibility_violations(page: Page, demo: Demo) -> None:
+    # A live session from the agents grid (a chat if there is one: its transcript polls).
+    log_in(page, demo)
+    page.goto(demo.url + "/agents/")
+    links = page.locator('#agent-rows a[href^="/sessions/"]')
+    expect(links.first).to_be_attached(timeout=15_000)
+    chats = page.locator('#agent-rows a[href^="/sessions/"]:has-text("Chat")')
+    href = (chats.first if chats.count() else links.first).get_attribute("href")
+    assert href is not None
+    page.goto(demo.url + href)
+    expect(page.locator("#session-summary")).to_be_visible()
+    _assert_accessible(page)
+    # The header's search panel, open over the page.
+    page.fill("#site-search-q", "agent")
+    expect(page.locator("#site-search-results a").first).to_be_visible(timeout=10_000)
     _assert_accessible(page)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -61,6 +62,8 @@ class Command(BaseCommand):
                 raise CommandError(f"the simulator could not start on port "
                                    f"{options['simulator_port']}: {exc.__cause__}") from exc
             config = config.with_url(simulator.url)
+            # The pages' actions and drill-downs find Clarity through clarity_config() too.
+            settings.CLARITY_SIMULATOR_URL = simulator.url
         try:
             try:
                 structure = asyncio.run(_fetch_mbu(config))
