@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: venv browsers npm jsdeps test lint demo clean
+.PHONY: venv browsers npm jsdeps test lint demo bench clean
 
 venv: $(STAMP)
 
@@ -66,6 +66,19 @@ lint: venv
 # The simulator, the bridge and the dashboard in one process; prints the URLs and a login.
 demo: venv
 	$(BIN)/python manage.py demo
+
+# The fan-out benchmark (docs/benchmarks.md): prints one JSON line; BENCH_ARGS=--quick for a
+# smoke run, e.g. `make bench BENCH_ARGS="--clients 1000 --rate 50"`.
+BENCH_ARGS ?=
+bench: venv
+	$(BIN)/python bench/fanout.py $(BENCH_ARGS)
+
+# Refresh the interface catalogues (locale/) from the code and compile them; needs GNU
+# gettext. Translate the new entries in each .po, then run it again (docs/translating.md).
+messages: venv
+	$(BIN)/python manage.py makemessages -l fr -l de --no-location \
+		--ignore=.venv --ignore=tests --ignore=bench --ignore='integrations/*'
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles test-artifacts \
