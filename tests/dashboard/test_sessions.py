@@ -79,8 +79,15 @@ def pick(sim: SimulatorThread, test: Callable[[Any, Any], bool], what: str) -> i
         return next((s.id for s in sorted(cc.sessions.values(), key=lambda s: s.id)
                      if test(cc, s)), None)
 
+    # What the centre holds depends on the simulated time of day (the wall clock's): when no
+    # session fits yet, run the model forward a simulated minute at a time, for up to 3 hours.
     found = on_sim(sim, find)
-    assert found is not None, f"the simulator has no {what}"
+    for _ in range(180):
+        if found is not None:
+            break
+        on_sim(sim, lambda cc: cc.advance(60.0))
+        found = on_sim(sim, find)
+    assert found is not None, f"the simulator has no {what}, even three simulated hours on"
     return int(found)
 
 
