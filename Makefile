@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: venv browsers npm jsdeps test lint demo bench clean
+.PHONY: venv browsers redis npm jsdeps test lint demo bench clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,17 @@ browsers:
 	fi
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after the install" >&2; exit 1; }
 
+# The scale-out and fault tests start their own redis-server (Debian's package).
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then \
+		echo "redis-server: $$(command -v redis-server)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server; \
+	else \
+		echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; \
+	fi
+
 # Node packages the tests use, each pinned by its package-lock.json: Microsoft's SignalR
 # client (the hub's compliance test) and axe-core (the accessibility checks of every page).
 JSDIRS := tests/integrations/clarity/simulator/js tests/e2e/js
@@ -56,7 +67,7 @@ npm:
 	npm ci --prefix $* --no-audit --no-fund
 	@touch $@
 
-test: venv browsers jsdeps
+test: venv browsers redis jsdeps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
