@@ -56,8 +56,10 @@ class Bridge:
         self.feed_options = feed_options or {}
         self._dirty: set[EntityKey] = set()
         self._wake = asyncio.Event()
-        self._pending_history: dict[int, list[Any]] = {}
-        self._pending_alerts: dict[int, dict[str, Any]] = {}
+        # What changed since the last persist, by id: read from the picture once per second
+        # at persist time, not on every diff.
+        self._pending_agents: set[int] = set()
+        self._pending_alerts: set[int] = set()
         self.published = 0
 
     # ------------------------------------------------------------------ running
@@ -94,13 +96,9 @@ class Bridge:
         self._dirty.update(result.changed)
         for key in result.changed:
             if key[0] == "agent":
-                item = self.state.picture.picture.get(key) or {}
-                if item.get("statusHistory"):
-                    self._pending_history[int(key[1])] = item["statusHistory"]
+                self._pending_agents.add(int(key[1]))
             elif key[0] == "alert":
-                item = self.state.picture.picture.get(key)
-                if item is not None:
-                    self._pending_alerts[int(key[1])] = item
+                self._pending_alerts.add(int(key[1]))
         self._wake.set()
 
     def _on_event(self, event: FeedEvent) -> None:
@@ -205,16 +203,26 @@ class Bridge:
                     log.exception("reloading the threshold rules failed")
 
     async def persist(self, *, sample: bool = False) -> None:
+        """Store what changed since the last call: only the agents and alerts that changed
+        are read from the picture (at 500 changes/s, copying every agent each second on the
+        event loop delayed every page; docs/benchmarks.md), and they are written in one
+        thread hop."""
         picture = self.state.picture.picture
-        history, self._pending_history = self._pending_history, {}
-        alerts, self._pending_alerts = self._pending_alerts, {}
-        statuses = {aid: item.get("currentStatus") or {} for aid, item in
-                    picture.agents().items()}
-        await sync_to_async(store.save_agent_statuses)(statuses)
-        for agent_id, entries in history.items():
-            await sync_to_async(store.save_status_history)(agent_id, entries)
-        if alerts:
-            await sync_to_async(store.save_alerts)(alerts.values())
+        agent_ids, self._pending_agents = self._pending_agents, set()
+        alert_ids, self._pending_alerts = self._pending_alerts, set()
+        statuses: dict[int, Any] = {}
+        history: dict[int, list[Any]] = {}
+        for agent_id in agent_ids:
+            item = picture.get(("agent", agent_id))
+            if item is None:
+                continue
+            statuses[agent_id] = item.get("currentStatus") or {}
+            if item.get("statusHistory"):
+                history[agent_id] = item["statusHistory"]
+        alerts = [item for item in (picture.get(("alert", a)) for a in alert_ids)
+                  if item is not None]
+        if statuses or alerts:
+            await sync_to_async(_save_changes)(statuses, history, alerts)
         if sample:
             now = datetime.now(tz=UTC)
             rows = [(qid, modality, now, bag) for qid, item in picture.queues().items()
@@ -274,6 +282,15 @@ class Bridge:
             live.SPARKLINE_METRIC, since)
         if publish:
             self._republish(self._queue_keys())
+
+
+def _save_changes(statuses: dict[int, Any], history: dict[int, list[Any]],
+                  alerts: list[dict[str, Any]]) -> None:
+    store.save_agent_statuses(statuses)
+    for agent_id, entries in history.items():
+        store.save_status_history(agent_id, entries)
+    if alerts:
+        store.save_alerts(alerts)
 
 
 def _names(structure: Any) -> dict[str, str]:
