@@ -230,20 +230,26 @@ class Subscriptions:
             return 0
         alert_keys: set[Key] = {("alert", a) for a in dirty_alerts}
         entity_keys: set[Key] = set(dirty)
+        # Render every subscription first, with no await in between: the model cannot change
+        # meanwhile, so each agent's and queue's bag is computed once for all of them.
+        outgoing: list[tuple[Subscription, list[Json]]] = []
+        with render.bags_memoized():
+            for sub in list(self._subs.values()):
+                only = alert_keys if sub.mode == "alerts" else entity_keys
+                if not only:
+                    continue
+                items = []
+                for key, new in self._render(sub, only).items():
+                    old = sub.last.get(key)
+                    change = new if old is None else diff_item(old, new)
+                    sub.last[key] = new
+                    if change is not None:
+                        items.append(change)
+                if items:
+                    outgoing.append((sub, items))
         sent = 0
-        for sub in list(self._subs.values()):
-            only = alert_keys if sub.mode == "alerts" else entity_keys
-            if not only:
-                continue
-            fresh = self._render(sub, only)
-            items = []
-            for key, new in fresh.items():
-                old = sub.last.get(key)
-                change = new if old is None else diff_item(old, new)
-                sub.last[key] = new
-                if change is not None:
-                    items.append(change)
-            if items:
+        for sub, items in outgoing:
+            if sub.id in self._subs:  # not deleted while an earlier one was sent
                 await self._send(sub, self._message(sub, items, snapshot=False))
                 sent += 1
         return sent

@@ -117,3 +117,28 @@ def test_a_diff_carries_only_what_changed() -> None:
     assert "sessions" not in diff and "name" not in diff
     assert set(diff["metrics"]) == {"agnostic"}
     assert diff_item(after, after) is None
+
+
+def test_memoized_bags_render_the_same_items_and_are_forgotten_after_the_block() -> None:
+    cc = ContactCenter(seed=11, start=BUSY, agents=40, queues=4, load=2.0)
+    teams = {t: cc.teams[t].agent_ids for t in cc.teams}
+    queue_ids = sorted(cc.queues)
+
+    def everything() -> list[render.Json]:
+        items = [render.aggregate(cc, "agent", sorted(cc.agents), FULL),
+                 render.aggregate(cc, "queue", queue_ids, FULL)]
+        items += [render.group_item(cc, "agent", "team", t, ids, FULL)
+                  for t, ids in teams.items()]
+        return items
+
+    plain = everything()
+    with render.bags_memoized():
+        memoized = everything()
+        agent = next(a for a in cc.agents.values() if a.routable)
+        shared = render.agent_metric_bag(cc, agent)
+        assert render.agent_metric_bag(cc, agent) is shared, "computed once in the block"
+    assert memoized == plain
+    # Outside the block the model moves on and bags follow it.
+    cc.advance(600)
+    assert render.agent_metric_bag(cc, agent) is not shared
+    assert everything() != plain, "ten busy minutes later the totals differ"
