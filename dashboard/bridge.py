@@ -267,7 +267,7 @@ class Bridge:
         picture = self.state.picture.picture
         changed = []
         for key in self._queue_keys():
-            item = picture.get(key) or {}
+            item = picture.get(key, copy=False) or {}
             if (live.queue_levels(int(key[1]), item, old, now)
                     != live.queue_levels(int(key[1]), item, rules, now)):
                 changed.append(key)

@@ -436,7 +436,7 @@ class LiveState:
     def route(self, key: EntityKey) -> str | None:
         """The group for an entity's widget (alerts by the entity they are about)."""
         if key[0] == "alert":
-            item = self.picture.picture.get(key) or {}
+            item = self.picture.picture.get(key, copy=False) or {}
             return alert_group(item.get("entityType", "queue"), item.get("entityId"))
         return group_name(key)
 
@@ -450,7 +450,7 @@ class LiveState:
             if group.startswith(prefix) and group[len(prefix):].isdigit():
                 agent_id = int(group[len(prefix):])
                 self.panels.add(agent_id)
-                if self.picture.picture.get(("agent", agent_id)) is not None:
+                if self.picture.picture.get(("agent", agent_id), copy=False) is not None:
                     keys.append((PANEL, agent_id))
         return keys
 
@@ -493,18 +493,20 @@ class LiveState:
         # Every page that connects gets a snapshot of every widget it shows, and reading an
         # item copies it (status history included): rows, totals and alerts are rendered once
         # per version and reused. Their HTML follows from the item (its version), the names,
-        # the labels and the language alone. Not queue tiles: their levels move with the clock;
-        # nor agent panels: their timeline runs up to now.
-        cached = None
-        if key[0] not in ("queue", PANEL):
-            picture = self.picture.picture
-            valid = (picture.entity_version(key) + self.bumps.get(key, 0), picture,
-                     self.names, self.labels, get_language())
-            cached = self._rendered.get((key, oob))
-            if cached is not None and all(a is b or a == b
-                                          for a, b in zip(cached[0], valid, strict=True)):
-                return cached[1]
-        item = self.picture.picture.get(self._source(key))
+        # the labels and the language alone. Queue tiles (their levels move with the clock)
+        # and agent panels (their timeline runs up to now) are reused within the same second:
+        # pages connecting together after a restart share them.
+        picture = self.picture.picture
+        source = self._source(key)
+        clock = int(time.time()) if key[0] in ("queue", PANEL) else 0
+        valid = (picture.entity_version(source) + self.bumps.get(source, 0), picture,
+                 self.names, self.labels, get_language(), clock)
+        cached = self._rendered.get((key, oob))
+        if cached is not None and all(a is b or a == b
+                                      for a, b in zip(cached[0], valid, strict=True)):
+            return cached[1]
+        # Read without copying: rendering only reads the item, before the next apply().
+        item = self.picture.picture.get(self._source(key), copy=False)
         if item is None:
             return ""
         if key[0] == "alert" and (ack := self.acks.get(int(key[1]))) is not None:
@@ -517,12 +519,11 @@ class LiveState:
         # made joining the header to the widgets and UTF-8 encoding them (per page, per
         # message) 20 times slower (docs/benchmarks.md).
         html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
-        if key[0] not in ("queue", PANEL):
-            self._rendered[(key, oob)] = (valid, html)
+        self._rendered[(key, oob)] = (valid, html)
         return html
 
     def _alert_order(self, key: EntityKey) -> tuple[bool, float]:
-        item = self.picture.picture.get(key) or {}
+        item = self.picture.picture.get(key, copy=False) or {}
         try:
             raised = parse_datetime(str(item.get("raisedTime") or ""))
         except ValueError:

@@ -16,7 +16,7 @@ own subscription held. Read views merge those per-subscription states on demand.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
@@ -723,8 +723,12 @@ class Picture:
         """Every entity key some subscription holds now."""
         return list(self._holders)
 
-    def get(self, key: EntityKey) -> dict[str, Any] | None:
-        """The merged view of one entity, or None if no subscription holds it."""
+    def get(self, key: EntityKey, *, copy: bool = True) -> dict[str, Any] | None:
+        """The merged view of one entity, or None if no subscription holds it.
+
+        With copy=False the view shares the picture's inner objects (sessions, history
+        entries): for a caller that only reads it before the next apply(), such as a
+        renderer. Copying a queue with its sessions took milliseconds per read."""
         holders = self._holders.get(key)
         if not holders:
             return None
@@ -733,8 +737,8 @@ class Picture:
         states = [self._subscriptions[sid].entities[key] for sid in ordered]
         if key[0] == "alert":
             # Alerts are replaced whole by id: the newest wins, no field-level union.
-            return _render(states[-1:])
-        return _render(states)
+            states = states[-1:]
+        return _render(states, _copy if copy else _same)
 
     def agents(self) -> dict[int, dict[str, Any]]:
         return self._entities_of("agent")
@@ -799,7 +803,11 @@ class Picture:
         return dict(sorted(found.items()))
 
 
-def _render(states: Iterable[_State]) -> dict[str, Any]:
+def _same(value: Any) -> Any:
+    return value
+
+
+def _render(states: Iterable[_State], copy: Callable[[Any], Any] = _copy) -> dict[str, Any]:
     """Render states (oldest first) as the item a fresh snapshot would carry.
 
     Sessions come back as each modality's full `sessions` list and breakdowns as
@@ -822,18 +830,18 @@ def _render(states: Iterable[_State]) -> dict[str, Any]:
             # Two subscriptions with status history carry the same history; take the newest
             # whole instead of concatenating duplicates.
             history = state.history
-    view: dict[str, Any] = _copy(fields)
+    view: dict[str, Any] = copy(fields)
     if metrics:
-        view["metrics"] = _copy(metrics)
+        view["metrics"] = copy(metrics)
     live_sessions = {
-        modality: {"sessions": [_copy(session) for session in bag.values()]}
+        modality: {"sessions": [copy(session) for session in bag.values()]}
         for modality, bag in sessions.items()
         if bag
     }
     if live_sessions:
         view["sessions"] = live_sessions
     if breakdowns:
-        view["breakdowns"] = [_copy(breakdown) for breakdown in breakdowns.values()]
+        view["breakdowns"] = [copy(breakdown) for breakdown in breakdowns.values()]
     if history:
-        view["statusHistory"] = [_copy(entry) for _, entry in history]
+        view["statusHistory"] = [copy(entry) for _, entry in history]
     return view

@@ -215,6 +215,21 @@ def sessions_of(view: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
     }
 
 
+def test_a_read_without_copy_shows_the_same_item_and_a_copy_is_the_callers_own(
+        picture: Picture) -> None:
+    picture.apply(msg(1, [{"type": "queue", "id": 11, "metrics": {"audio": {"queuedCount": 2}},
+                           "sessions": {"audio": {"sessions": [session(1)]}}}],
+                      kind="queues", snapshot=True))
+    shared = picture.get(("queue", 11), copy=False)
+    own = picture.get(("queue", 11))
+    assert shared == own
+    # A copy may be changed freely; the picture (and so an uncopied read) does not see it.
+    assert own is not None
+    own["sessions"]["audio"]["sessions"][0]["status"] = "changed by the caller"
+    own["metrics"]["audio"]["queuedCount"] = 99
+    assert picture.get(("queue", 11), copy=False) == shared != own
+
+
 def test_sessions_are_added_replaced_and_removed_per_modality(picture: Picture) -> None:
     picture.apply(
         msg(
