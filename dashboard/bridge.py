@@ -222,7 +222,13 @@ class Bridge:
         alerts = [item for item in (picture.get(("alert", a)) for a in alert_ids)
                   if item is not None]
         if statuses or alerts:
-            await sync_to_async(_save_changes)(statuses, history, alerts)
+            try:
+                await sync_to_async(_save_changes)(statuses, history, alerts)
+            except BaseException:
+                # Not stored: try them again at the next persist rather than lose them.
+                self._pending_agents |= agent_ids
+                self._pending_alerts |= alert_ids
+                raise
         if sample:
             now = datetime.now(tz=UTC)
             rows = [(qid, modality, now, bag) for qid, item in picture.queues().items()

@@ -3,21 +3,15 @@ LiveState) and its socket, which carries that agent's panel and nothing else."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import importlib
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group as Role
 from django.contrib.auth.models import User
@@ -28,9 +22,16 @@ from dashboard.agent_page import Period
 from dashboard.bridge import Bridge
 from dashboard.mbu import Visibility
 from dashboard.models import Agent, StatusPeriod, SupervisorScope, Team
-from dashboard.routing import websocket_urlpatterns
-from integrations.clarity.config import ClarityConfig
-from integrations.clarity.simulator.server import SimulatorConfig, SimulatorThread
+from integrations.clarity.simulator.server import SimulatorThread
+
+from .bridge_harness import (
+    communicator_for,
+    frozen_simulator,
+    messages_until_quiet,
+    running_bridge,
+    set_status,
+    split,
+)
 
 roles_migration = importlib.import_module("dashboard.migrations.0004_roles")
 
@@ -157,7 +158,7 @@ def test_live_state_renders_a_panel_only_for_agents_whose_page_was_opened() -> N
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimulatorThread]:
-    with SimulatorThread(SimulatorConfig(port=0, seed=51, speed=1e-6, ping_interval=2)) as s:
+    with frozen_simulator(seed=51) as s:
         yield s
 
 
@@ -284,78 +285,30 @@ def test_when_clarity_cannot_list_the_statuses_the_form_offers_to_try_again(
 # ---------------------------------------------------------------------------------------------
 
 
-def _config(sim: SimulatorThread) -> ClarityConfig:
-    return ClarityConfig.from_env({"CLARITY_URL": sim.url, "CLARITY_AUTH": "basic",
-                                   "CLARITY_USERNAME": "supervisor", "CLARITY_PASSWORD": "demo"})
-
-
 @pytest.fixture
 async def bridge(sim: SimulatorThread) -> AsyncIterator[Bridge]:
-    running = Bridge(_config(sim), build="test-build")
-    task = asyncio.create_task(running.run())
-    deadline = time.monotonic() + 20
-    while running.feed is None or not running.feed.is_synced():
-        assert time.monotonic() < deadline, "the bridge never synced"
-        assert not task.done(), task.exception() if task.done() else ""
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.2)
-    yield running
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _set_status(sim: SimulatorThread, agent_id: int, status: int,
-                      reason: int | None = None) -> None:
-    async with httpx.AsyncClient() as client:
-        token = (await client.post(
-            sim.url + "/webauth/token", auth=("supervisor", "demo"),
-            data={"grant_type": "urn:connect.auth:windows",
-                  "client_id": "0224C392-3845-4AC0-B1A0-D63706181BA7"})).json()["access_token"]
-        body: dict[str, Any] = {"agentStatusId": status}
-        if reason is not None:
-            body["reasonCodeId"] = reason
-        response = await client.post(f"{sim.url}/webapi/api/v2/agentStatus/update/{agent_id}",
-                                     json=body, headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 204, response.text
-
-
-async def _connect(path: str, person: Any) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
-    communicator.scope["user"] = person
-    return communicator
-
-
-def _split(message: str) -> tuple[dict[str, Any], str]:
-    end = message.index("-->")
-    return json.loads(message[len("<!--live "):end]), message[end + 3:]
-
-
-async def _messages(communicator: WebsocketCommunicator, within: float) -> list[str]:
-    seen = []
-    while not await communicator.receive_nothing(timeout=within):
-        seen.append(_split(await communicator.receive_from())[1])
-    return seen
+    async with running_bridge(sim, build="test-build") as running:
+        yield running
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_agent_socket_carries_that_agents_panel_and_its_changes(
         sim: SimulatorThread, bridge: Bridge) -> None:
     boss = await sync_to_async(User.objects.create_superuser)("boss", password="x")
-    agent_page_socket = await _connect("/ws/live/agent/3/", boss)
-    agents_page_socket = await _connect("/ws/live/agents/", boss)
+    agent_page_socket = communicator_for("/ws/live/agent/3/", boss)
+    agents_page_socket = communicator_for("/ws/live/agents/", boss)
     assert (await agent_page_socket.connect())[0] and (await agents_page_socket.connect())[0]
 
-    meta, snapshot = _split(await agent_page_socket.receive_from(timeout=5))
+    meta, snapshot = split(await agent_page_socket.receive_from(timeout=5))
     assert meta["kind"] == "snapshot"
     assert '<section id="agent-panel-3"' in snapshot and 'hx-swap-oob="true"' in snapshot
     assert 'id="agent-3"' not in snapshot and 'id="agent-panel-4"' not in snapshot
     await agents_page_socket.receive_from(timeout=5)  # its snapshot
 
     started = time.monotonic()
-    await _set_status(sim, 3, 3, 2)
-    panel_messages = await _messages(agent_page_socket, 1.5)
-    row_messages = await _messages(agents_page_socket, 0.5)
+    await set_status(sim, 3, 3, 2)
+    panel_messages = [html for _, html in await messages_until_quiet(agent_page_socket, 1.5)]
+    row_messages = [html for _, html in await messages_until_quiet(agents_page_socket, 0.5)]
 
     changed = [m for m in panel_messages if 'id="agent-panel-3"' in m]
     assert changed and time.monotonic() - started < 3.5
@@ -365,7 +318,7 @@ async def test_the_agent_socket_carries_that_agents_panel_and_its_changes(
     assert not any("agent-panel" in m for m in row_messages)
     for communicator in (agent_page_socket, agents_page_socket):
         await communicator.disconnect()
-    await _set_status(sim, 3, 1)
+    await set_status(sim, 3, 1)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -378,9 +331,9 @@ async def test_the_agent_socket_refuses_an_agent_out_of_scope(bridge: Bridge) ->
     person = await sync_to_async(lead)()
     outside = await sync_to_async(lambda: Agent.objects.filter(team__clarity_id=2)
                                   .order_by("clarity_id").first().clarity_id)()
-    refused = await _connect(f"/ws/live/agent/{outside}/", person)
+    refused = communicator_for(f"/ws/live/agent/{outside}/", person)
     connected, code = await refused.connect()
     assert not connected and code == 4404
-    bare = await _connect("/ws/live/agent/", person)
+    bare = communicator_for("/ws/live/agent/", person)
     connected, code = await bare.connect()
     assert not connected and code == 4404

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -30,10 +29,16 @@ from django.utils import timezone
 from dashboard import live, store, views
 from dashboard.bridge import Bridge
 from dashboard.models import Agent, Alert, BusinessUnit, Queue, SupervisorScope, Team
-from dashboard.routing import websocket_urlpatterns
-from integrations.clarity.config import ClarityConfig
-from integrations.clarity.simulator.model import STATUS_IDS
-from integrations.clarity.simulator.server import SimulatorConfig, SimulatorThread
+from integrations.clarity.simulator.server import SimulatorThread
+
+from .bridge_harness import (
+    frozen_simulator,
+    open_page,
+    running_bridge,
+    set_everyone,
+    split,
+    wait_until,
+)
 
 PASSWORD = "pw-12345-long"
 
@@ -251,51 +256,18 @@ def test_a_local_change_raises_the_version_the_bridge_publishes() -> None:
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimulatorThread]:
     """A clock that barely moves: alerts come when a test says so."""
-    with SimulatorThread(SimulatorConfig(port=0, seed=52, speed=1e-6, ping_interval=2)) as s:
+    with frozen_simulator(seed=52) as s:
         yield s
-
-
-def _set_everyone(sim: SimulatorThread, status: str, jump: float) -> None:
-    """Every agent to `status`, then the clock `jump` seconds on: with nobody to answer, waits
-    pass 120 s (critical alerts); with everybody back, they clear."""
-    async def run() -> None:
-        for agent_id in list(sim.sim.cc.agents):
-            sim.sim.cc.update_status(agent_id, STATUS_IDS[status], None, None)
-        await sim.sim.jump(jump)
-
-    sim.call(run)
 
 
 @pytest.fixture
 async def bridge(sim: SimulatorThread) -> AsyncIterator[Bridge]:
-    config = ClarityConfig.from_env({"CLARITY_URL": sim.url, "CLARITY_AUTH": "basic",
-                                     "CLARITY_USERNAME": "supervisor",
-                                     "CLARITY_PASSWORD": "demo"})
-    running = Bridge(config)
-    task = asyncio.create_task(running.run())
-    deadline = time.monotonic() + 20
-    while running.feed is None or not running.feed.is_synced():
-        assert time.monotonic() < deadline, "the bridge never synced"
-        assert not task.done(), task.exception() if task.done() else ""
-        await asyncio.sleep(0.05)
-    yield running
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _until(what: str, check: Any, within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"{what}: not within {within} s"
-        await asyncio.sleep(0.1)
+    async with running_bridge(sim, settle=0) as running:
+        yield running
 
 
 async def _critical_alert_in_db(sim: SimulatorThread) -> Alert:
-    await asyncio.to_thread(_set_everyone, sim, "unavailable", 200)
+    await asyncio.to_thread(set_everyone, sim, "unavailable", 200)
 
     @sync_to_async
     def find() -> Alert | None:
@@ -304,20 +276,13 @@ async def _critical_alert_in_db(sim: SimulatorThread) -> Alert:
                                      entity_type__iexact="queue", metric="longestQueuedTime")
                 .order_by("clarity_id").first())
 
-    return await _until("the bridge persisting a critical alert", find)
-
-
-def _split(message: str) -> tuple[dict[str, Any], str]:
-    assert message.startswith("<!--live "), message[:80]
-    end = message.index("-->")
-    return json.loads(message[len("<!--live "):end]), message[end + 3:]
+    return await wait_until("the bridge persisting a critical alert", find)
 
 
 async def _page(path: str, user: Any) -> tuple[WebsocketCommunicator, str]:
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
-    communicator.scope["user"] = user
-    assert (await communicator.connect())[0]
-    meta, html = _split(await communicator.receive_from(timeout=5))
+    """A page's socket, connected, and the snapshot it starts with."""
+    communicator = await open_page(path, user)
+    meta, html = split(await communicator.receive_from(timeout=5))
     assert meta["kind"] == "snapshot"
     return communicator, html
 
@@ -329,7 +294,7 @@ async def _item_from(communicator: WebsocketCommunicator, alert_id: int, wanted:
     while True:
         left = deadline - time.monotonic()
         assert left > 0, f"no alert-{alert_id} with {wanted!r} within {within} s"
-        meta, html = _split(await communicator.receive_from(timeout=left))
+        meta, html = split(await communicator.receive_from(timeout=left))
         item = re.search(rf'<li id="alert-{alert_id}".*?</li>', html, re.DOTALL)
         if item and wanted in item.group(0):
             return meta, item.group(0)
@@ -367,7 +332,7 @@ async def test_every_page_showing_an_alert_shows_it_acknowledged_also_after_late
         assert meta["kind"] == "diff" and "alert-ack" not in item
     assert bridge.state.version(key) > upstream_version
     # Clarity clears the alert: the new render still says who acknowledged it.
-    await asyncio.to_thread(_set_everyone, sim, "available", 60)
+    await asyncio.to_thread(set_everyone, sim, "available", 60)
     for communicator, _ in pages:
         _, item = await _item_from(communicator, alert.clarity_id, "cleared")
         assert expected in item
@@ -392,11 +357,11 @@ async def test_a_restarted_bridge_renders_acknowledgements_from_the_database(
             return (alert.clarity_id in fresh.state.acks
                     and fresh.state.picture.picture.get(("alert", alert.clarity_id)) is not None)
 
-        await _until("the new bridge reading the acknowledgements and the alert", ready)
+        await wait_until("the new bridge reading the acknowledgements and the alert", ready)
         html = fresh.state.render(("alert", alert.clarity_id), oob=False)
         assert f"Acknowledged by boss at {_hhmm(stored.acknowledged_at)}" in html
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    await asyncio.to_thread(_set_everyone, sim, "available", 60)
+    await asyncio.to_thread(set_everyone, sim, "available", 60)

@@ -4,24 +4,18 @@ a socket that carries only what the board shows."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
 
 from dashboard import settings as dashboard_settings
@@ -29,9 +23,16 @@ from dashboard.bridge import Bridge
 from dashboard.consumers import LiveConsumer
 from dashboard.context_processors import live_build
 from dashboard.models import Agent, BusinessUnit, Queue, Team, Wallboard
-from dashboard.routing import websocket_urlpatterns
-from integrations.clarity.config import ClarityConfig
-from integrations.clarity.simulator.server import SimulatorConfig, SimulatorThread
+from integrations.clarity.simulator.server import SimulatorThread
+
+from .bridge_harness import (
+    frozen_simulator,
+    messages_during,
+    open_page,
+    running_bridge,
+    split,
+    superuser,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -170,46 +171,15 @@ def test_without_git_the_build_follows_the_static_files(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimulatorThread]:
-    with SimulatorThread(SimulatorConfig(port=0, seed=53, speed=1e-6, ping_interval=2)) as s:
+    with frozen_simulator(seed=53) as s:
         yield s
 
 
 @pytest.fixture
 async def bridge(sim: SimulatorThread) -> AsyncIterator[Bridge]:
-    config = ClarityConfig.from_env({"CLARITY_URL": sim.url, "CLARITY_AUTH": "basic",
-                                     "CLARITY_USERNAME": "supervisor",
-                                     "CLARITY_PASSWORD": "demo"})
     # The bridge may run another release than the consumer (its own process, scale-out).
-    running = Bridge(config, build="bridge-old")
-    task = asyncio.create_task(running.run())
-    deadline = time.monotonic() + 20
-    while running.feed is None or not running.feed.is_synced():
-        assert time.monotonic() < deadline, "the bridge never synced"
-        assert not task.done(), task.exception() if task.done() else ""
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.2)
-    yield running
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-def _split(message: str) -> tuple[dict[str, Any], str]:
-    assert message.startswith("<!--live "), message[:80]
-    end = message.index("-->")
-    return json.loads(message[len("<!--live "):end]), message[end + 3:]
-
-
-async def _messages(communicator: WebsocketCommunicator,
-                    seconds: float) -> list[tuple[dict[str, Any], str]]:
-    """Everything the page gets in the next `seconds` (receive_nothing, unlike a timed-out
-    receive_from, leaves the consumer running)."""
-    seen = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        if not await communicator.receive_nothing(timeout=min(left, 0.1)):
-            seen.append(_split(await communicator.receive_from()))
-    return seen
+    async with running_bridge(sim, build="bridge-old") as running:
+        yield running
 
 
 @pytest.mark.django_db(transaction=True)
@@ -218,16 +188,13 @@ async def test_every_message_carries_the_consumers_build_and_clock(
         settings: Any) -> None:
     settings.BUILD_ID = "deploy-42"
     monkeypatch.setattr(LiveConsumer, "heartbeat_seconds", 0.3)
-    user = await sync_to_async(get_user_model().objects.create_superuser)("boss", password="x")
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/live/agents/")
-    communicator.scope["user"] = user
-    assert (await communicator.connect())[0]
-    messages = await _messages(communicator, 1.5)
+    communicator = await open_page("/ws/live/agents/", await superuser())
+    messages = await messages_during(communicator, 1.5)
     # A status change upstream makes a diff.
     agent_id = next(iter(sim.sim.cc.agents))
     await asyncio.to_thread(sim.call, sim.sim.cc.update_status, agent_id, 3, None, None)
     await asyncio.to_thread(sim.call, sim.sim.jump, 1)
-    messages += await _messages(communicator, 1.5)
+    messages += await messages_during(communicator, 1.5)
     await communicator.disconnect()
     kinds = {meta["kind"] for meta, _ in messages}
     assert {"snapshot", "diff", "heartbeat"} <= kinds, kinds
@@ -249,10 +216,8 @@ async def test_a_wallboard_socket_carries_only_the_pages_it_shows(bridge: Bridge
     for pages, shown, not_shown in ((["overview"], 'id="queue-1"', 'id="agent-'),
                                     (["agents"], 'id="agent-', 'id="queue-1"')):
         board = await sync_to_async(make)(pages)
-        communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns),
-                                             f"/ws/wallboard/{board.token}/")
-        assert (await communicator.connect())[0]
-        meta, html = _split(await communicator.receive_from(timeout=5))
+        communicator = await open_page(f"/ws/wallboard/{board.token}/")
+        meta, html = split(await communicator.receive_from(timeout=5))
         assert meta["kind"] == "snapshot"
         assert shown in html and not_shown not in html, pages
         assert "totals-" not in html, "a wallboard shows no totals table"

@@ -1,0 +1,142 @@
+"""The batch path of the page socket (LiveConsumer.live_batch): which fragments of a batch the
+bridge publishes reach a page, and in which form.
+
+The test plays the bridge on the channel layer: it answers the page's snapshot request on
+live.BRIDGE_CHANNEL with the versions the page starts from, then publishes batches to
+live.FRAGMENTS_GROUP as Bridge.publish does. It reads what the page finally receives over a
+short time, not how many messages that takes (the consumer may merge them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+
+from dashboard import live
+from dashboard.models import Agent, BusinessUnit, Queue, SupervisorScope, Team
+
+from .bridge_harness import messages_during, open_page, split
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+EPOCH = "epoch-1"
+
+
+def _key(alert_id: int) -> str:
+    return json.dumps(["alert", alert_id])
+
+
+def _fragment(group: str, alert_id: int, version: int) -> list[Any]:
+    """An alert's fragment as Bridge.publish sends it: [group, key, version, the item to swap
+    in where the page has it, the item to add to a page that does not]."""
+    return [group, _key(alert_id), version,
+            f'<li id="alert-{alert_id}" hx-swap-oob="true">oob v{version}</li>',
+            f'<li id="alert-{alert_id}">new v{version}</li>']
+
+
+def _added(alert_id: int, version: int) -> str:
+    """What a page that has never seen the alert gets: the item, added to the list."""
+    return (f'<div hx-swap-oob="afterbegin:{live.ALERTS_CONTAINER}">'
+            f'<li id="alert-{alert_id}">new v{version}</li></div>')
+
+
+def _swapped(alert_id: int, version: int) -> str:
+    return f'<li id="alert-{alert_id}" hx-swap-oob="true">oob v{version}</li>'
+
+
+@pytest.fixture
+async def layer() -> AsyncIterator[Any]:
+    """The channel layer, emptied before and after (no other test's requests or batches)."""
+    channel_layer = get_channel_layer()
+    await channel_layer.flush()
+    yield channel_layer
+    await channel_layer.flush()
+
+
+@pytest.fixture
+def lead() -> Any:
+    """A supervisor of Team Falcons: Sales (served by Falcons) and Ann are in scope; Support
+    (served by Otters) is not."""
+    unit = BusinessUnit.objects.create(clarity_id=1, name="Consumer")
+    falcons = Team.objects.create(clarity_id=1, name="Team Falcons", business_unit=unit)
+    otters = Team.objects.create(clarity_id=2, name="Team Otters", business_unit=unit)
+    Queue.objects.create(clarity_id=1, name="Sales", business_unit=unit).teams.add(falcons)
+    Queue.objects.create(clarity_id=2, name="Support", business_unit=unit).teams.add(otters)
+    Agent.objects.create(clarity_id=11, name="Ann Lee", team=falcons)
+    Agent.objects.create(clarity_id=12, name="Bob Roe", team=otters)
+    user = get_user_model().objects.create_user("lead", password="x")
+    SupervisorScope.objects.create(user=user).teams.add(falcons)
+    return user
+
+
+async def _alerts_page(layer: Any, user: Any, versions: dict[str, int],
+                       ) -> WebsocketCommunicator:
+    """The alerts page's socket, synced to a snapshot with `versions` (the bridge's part:
+    answer the page's snapshot request)."""
+    page = await open_page("/ws/live/alerts/", user)
+    request = await asyncio.wait_for(layer.receive(live.BRIDGE_CHANNEL), timeout=5)
+    assert request["type"] == "snapshot.request"
+    # The page follows the alerts of what its viewer may see, and nothing else.
+    assert "alerts.queue.1" in request["groups"] and "alerts.agent.11" in request["groups"]
+    assert "alerts.queue.2" not in request["groups"] and "queue.1" not in request["groups"]
+    meta = live.meta_fields("snapshot", epoch=EPOCH, seq=0, upstream_ok=True, since=None,
+                            age=0.0, build="test-build")
+    await layer.send(request["reply_to"], {
+        "type": "live.snapshot", "epoch": EPOCH, "versions": versions, "meta": meta,
+        "html": _swapped(901, versions[_key(901)])})
+    meta, html = split(await page.receive_from(timeout=5))
+    assert meta["kind"] == "snapshot" and _swapped(901, versions[_key(901)]) in html
+    return page
+
+
+async def _publish(layer: Any, fragments: list[list[Any]]) -> None:
+    await layer.group_send(live.FRAGMENTS_GROUP, {
+        "type": "live.batch", "epoch": EPOCH, "fragments": fragments})
+
+
+async def _received(page: WebsocketCommunicator, seconds: float = 1.5) -> str:
+    """All the HTML the page gets in the next `seconds`, as one string."""
+    return "".join(html for _, html in await messages_during(page, seconds))
+
+
+async def test_a_batch_adds_new_alerts_swaps_known_ones_and_drops_old_or_foreign_ones(
+        layer: Any, lead: Any) -> None:
+    # The snapshot the page starts from: alert 901 at version 3, alert 903 at version 5.
+    page = await _alerts_page(layer, lead, {_key(901): 3, _key(903): 5})
+
+    await _publish(layer, [
+        _fragment("alerts.queue.1", 902, 1),   # never seen: added to the list
+        _fragment("alerts.queue.1", 901, 4),   # known, newer: swapped in place
+        _fragment("alerts.queue.1", 903, 4),   # older than the page's: dropped
+        _fragment("alerts.queue.1", 903, 5),   # the page's own version: dropped
+        _fragment("alerts.queue.2", 904, 1),   # Support's: out of the lead's scope
+        ["queue.1", json.dumps(["queue", 1]), 9,  # a tile: not on the alerts page
+         '<article id="queue-1" hx-swap-oob="true">tile</article>', None],
+    ])
+    first = await _received(page)
+
+    assert _added(902, 1) in first
+    assert _swapped(902, 1) not in first, "the page has no alert-902 to replace"
+    assert _swapped(901, 4) in first
+    assert "<li id=\"alert-901\">new" not in first, "the page has alert-901 already"
+    assert "alert-903" not in first
+    assert "alert-904" not in first and "queue-1" not in first
+
+    await _publish(layer, [
+        _fragment("alerts.queue.1", 902, 2),   # seen since the last batch: swapped now
+        _fragment("alerts.agent.11", 905, 1),  # never seen, Ann's: added
+        _fragment("alerts.queue.1", 901, 4),   # the version the page got last time: dropped
+        _fragment("alerts.queue.2", 904, 2),
+    ])
+    second = await _received(page)
+
+    assert _swapped(902, 2) in second and _added(902, 2) not in second
+    assert _added(905, 1) in second and _swapped(905, 1) not in second
+    assert "alert-901" not in second and "alert-904" not in second
+    await page.disconnect()
