@@ -89,13 +89,16 @@ def test_a_stale_page_stays_readable(page: Page, demo: Demo) -> None:
     httpx.post(control, json={"action": "refuse", "seconds": 60}).raise_for_status()
     httpx.post(control, json={"action": "drop"}).raise_for_status()
     try:
+        # Generous: on a loaded CI machine the bridge took over 15 s to hear of the drop.
         expect(page.locator("#live-status")).to_have_attribute("data-state", "stale",
-                                                               timeout=15_000)
+                                                               timeout=45_000)
         expect(page.locator("body")).to_have_class(re.compile(r"\bis-stale\b"))
         _assert_accessible(page)
     finally:
         httpx.post(control, json={"action": "clear"}).raise_for_status()
-    expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=30_000)
+        # Back to live before the next test, whatever happened above.
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "live",
+                                                               timeout=60_000)
 
 
 @pytest.mark.parametrize("theme", ["dark", "light"])
@@ -108,7 +111,7 @@ def test_the_wallboard_has_no_serious_accessibility_violations(browser: Browser,
         board = context.new_page()
         board.goto(demo.wallboard)
         expect(board.locator("#live-status")).to_have_attribute("data-state", "live",
-                                                                timeout=10_000)
+                                                                timeout=30_000)
         _assert_accessible(board)
     finally:
         context.close()
