@@ -86,9 +86,12 @@ async def test_a_supervisor_never_receives_an_entity_outside_their_scope(
     assert (await communicator.connect())[0]
     _, snapshot = split(await communicator.receive_from(timeout=5))
     assert f'id="agent-{inside}"' in snapshot and f'id="agent-{outside}"' not in snapshot
-    await set_status(sim, outside, 3, 1)
-    await set_status(sim, inside, 3, 1)
-    seen = [html for _, html in await messages_until_quiet(communicator, 1.5)]
+    # Each agent through two statuses, so that each changes whatever it was doing before (the
+    # simulator starts at the wall-clock hour: an agent may already be on a break).
+    for status, reason in ((1, None), (3, 1)):
+        await set_status(sim, outside, status, reason)
+        await set_status(sim, inside, status, reason)
+    seen = [html for _, html in await messages_until_quiet(communicator, 3.0)]
     assert any(f'id="agent-{inside}"' in m for m in seen)
     assert not any(f'id="agent-{outside}"' in m for m in seen)
     await communicator.disconnect()

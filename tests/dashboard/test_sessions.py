@@ -122,7 +122,9 @@ def test_a_session_with_every_section_is_shown_as_clarity_has_it(sim: SimulatorT
         queue = cc.queues[s.queue_id]
         return {
             "customer": customer.name, "phone": customer.phone, "agent": s.agent_id,
-            "queue": cc.queues[s.first_queue_id].name, "flow": queue.call_flow.name,
+            "queue": cc.queues[s.first_queue_id].name,
+            # The flow the session entered by (a transfer moves it to a queue with another).
+            "flow": cc.call_flows[s.call_flow_id].name,
             "nodes": [n["nodeName"] for n in s.ivr[0]["nodes"]],
             "results": [n["selectedResult"] for n in s.ivr[0]["nodes"]],
             "events": [text for _t, text, _by in s.events],
