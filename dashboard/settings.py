@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from dashboard.env import database_from_url, env_bool, env_list, env_str, redact_url
+from dashboard.env import database_from_url, env_bool, env_int, env_list, env_str, redact_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -125,12 +125,20 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                # Every page asks the bridge for a snapshot when it connects: after a restart
+                # of the workers, all of them at once (the default capacity is 100).
+                "channel_capacity": {"clarity-bridge": 10_000},
+            },
         },
     }
 else:
     # Fine for one process; several daphne workers need REDIS_URL to share events.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# With REDIS_URL, `manage.py bridge` runs as the active bridge or a standby (dashboard.leader):
+# a standby takes over within this many seconds of the active one dying.
+BRIDGE_LEASE_SECONDS = env_int("BRIDGE_LEASE_SECONDS", 5, minimum=1, maximum=300)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
