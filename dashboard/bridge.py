@@ -118,7 +118,10 @@ class Bridge:
             await asyncio.sleep(COALESCE_SECONDS)
             self._wake.clear()
             dirty, self._dirty = self._dirty, set()
-            await self.publish(dirty)
+            try:
+                await self.publish(dirty)
+            except Exception:
+                await self._layer_failed("publishing", dirty)
 
     async def publish(self, keys: Iterable[EntityKey]) -> int:
         """Render each changed widget once and send them all, with their groups, as one batch:
@@ -144,11 +147,25 @@ class Bridge:
         self.published += len(fragments)
         return len(fragments)
 
+    async def _layer_failed(self, doing: str, keys: Iterable[EntityKey] = ()) -> None:
+        """The channel layer failed (Redis restarting): what was not published is published
+        again later, and a new epoch makes every page take a fresh snapshot once the layer is
+        back, since it may have missed messages meanwhile."""
+        log.exception("%s to the channel layer failed; trying again in 1 s", doing)
+        self.state.new_epoch()
+        self._dirty.update(keys)
+        await asyncio.sleep(1.0)
+        self._wake.set()
+
     async def _serve_snapshots(self) -> None:
         """Consumers ask for a snapshot of their groups; answer on their own channel. The
         acknowledge view reports acknowledgements here too (it may run in another process)."""
         while True:
-            request = await self.layer.receive(BRIDGE_CHANNEL)
+            try:
+                request = await self.layer.receive(BRIDGE_CHANNEL)
+            except Exception:
+                await self._layer_failed("reading requests")
+                continue
             kind = request.get("type")
             try:
                 if kind == "snapshot.request":
@@ -175,8 +192,12 @@ class Bridge:
         """Every consumer's heartbeat carries the bridge's epoch and the upstream's health."""
         while True:
             seen = (self.state.epoch, self.state.upstream_ok)
-            await self.layer.group_send(STATUS_GROUP, {
-                "type": "live.status", "meta": self.state.meta("heartbeat", 0)})
+            try:
+                await self.layer.group_send(STATUS_GROUP, {
+                    "type": "live.status", "meta": self.state.meta("heartbeat", 0)})
+            except Exception:
+                await self._layer_failed("sending the status")
+                continue
             # Quick after a change (a new epoch, the upstream lost), otherwise every 5 s.
             for _ in range(50):
                 await asyncio.sleep(0.1)

@@ -91,8 +91,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except ValueError:
             return  # the page only ever sends small JSON commands; ignore anything else
         if isinstance(message, dict) and message.get("type") == "resync":
-            self.synced = False
-            await self._request_snapshot()
+            await self.resync()
+
+    async def resync(self) -> None:
+        """Drop what comes until a new snapshot, and ask for one."""
+        self.synced = False
+        await self._request_snapshot()
 
     async def _request_snapshot(self) -> None:
         await self.channel_layer.send(live.BRIDGE_CHANNEL, {
@@ -246,7 +250,10 @@ class Fanout:
         layer = self.layer
         groups = (live.FRAGMENTS_GROUP, live.STATUS_GROUP)
         try:
-            channel = await layer.new_channel("live-fanout.")
+            # The layer's default prefix: channels-redis reads every process-local channel
+            # of one prefix through one shared receive loop, and a second prefix would wait
+            # behind the consumers' blocking reads of the first.
+            channel = await layer.new_channel()
             for group in groups:
                 await layer.group_add(group, channel)
         except BaseException as exc:
@@ -265,7 +272,7 @@ class Fanout:
                 except Exception:
                     # A layer hiccup (Redis restarting) must not silence every page for good.
                     log.exception("the live fan-out could not read from the channel layer")
-                    await asyncio.sleep(1.0)
+                    await self._recover(channel, groups)
                     continue
                 kind = event.get("type")
                 bodies: dict[tuple[int, ...], str] = {}
@@ -283,6 +290,25 @@ class Fanout:
             for group in groups:
                 with contextlib.suppress(Exception):
                     await layer.group_discard(group, channel)
+
+    async def _recover(self, channel: str, groups: tuple[str, ...]) -> None:
+        """After a layer failure: join the groups again (a restarted Redis forgot them), then
+        every page takes a fresh snapshot, since batches may have been lost meanwhile."""
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                for group in groups:
+                    await self.layer.group_add(group, channel)
+                break
+            except Exception as exc:
+                log.warning("the channel layer is still unreachable (%s)", exc)
+        log.info("the live fan-out reads the channel layer again; %d pages resync",
+                 len(self.consumers))
+        for consumer in list(self.consumers):
+            try:
+                await consumer.resync()
+            except Exception:
+                log.exception("a page could not ask for its snapshot")
 
     async def _refresh(self, channel: str, groups: tuple[str, ...]) -> None:
         """Channel layers forget group members after a day (group_expiry); wallboards run for

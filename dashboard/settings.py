@@ -126,7 +126,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's default read timeout (5 s) is the length of channels-redis's
+                # blocking receive (BZPOPMIN, 5 s): an idle receive would time out now and
+                # then. Longer than that; a restarted Redis still fails fast (reset).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
+                           "socket_connect_timeout": 5}],
                 # Every page asks the bridge for a snapshot when it connects: after a restart
                 # of the workers, all of them at once (the default capacity is 100).
                 "channel_capacity": {"clarity-bridge": 10_000},
@@ -162,7 +166,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic puts the files the proxy serves (docs/deploy.md).
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
 # Django's default too, but the dashboard is never meant to be framed.
 X_FRAME_OPTIONS = "DENY"

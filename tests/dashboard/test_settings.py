@@ -194,12 +194,12 @@ def test_redis_url_selects_redis_layer(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     loaded = load_settings(monkeypatch, REDIS_URL="redis://cache:6379/0")
-    assert loaded["CHANNEL_LAYERS"] == {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": ["redis://cache:6379/0"]},
-        },
-    }
+    layer = loaded["CHANNEL_LAYERS"]["default"]
+    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    [host] = layer["CONFIG"]["hosts"]
+    assert host["address"] == "redis://cache:6379/0"
+    # Longer than channels-redis's 5 s blocking read, or idle receives time out.
+    assert host["socket_timeout"] > 5
 
 
 # database_from_url on its own
