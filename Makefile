@@ -35,15 +35,18 @@ browsers:
 	fi
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after the install" >&2; exit 1; }
 
-# The scale-out and fault tests start their own redis-server (Debian's package).
+# The scale-out and fault tests start their own redis-server and nginx (Debian's packages),
+# as docs/deploy.md's local recipe does; nothing runs as a system service.
 redis:
-	@if command -v redis-server >/dev/null 2>&1; then \
-		echo "redis-server: $$(command -v redis-server)"; \
+	@if command -v redis-server >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1; then \
+		echo "redis-server: $$(command -v redis-server), nginx: $$(command -v nginx)"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			redis-server nginx; \
 	else \
-		echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; \
+		echo "redis-server or nginx is missing: apt-get install redis-server nginx" >&2; \
+		exit 1; \
 	fi
 
 # Node packages the tests use, each pinned by its package-lock.json: Microsoft's SignalR

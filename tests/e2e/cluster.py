@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -141,7 +142,9 @@ class Cluster:
         # Started by root, nginx's workers would run as nobody and not read the test's
         # private directory; as anybody else they run as that user anyway.
         directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-        self.spawn("nginx", ["nginx", "-p", str(prefix), "-c", str(conf), "-g", directives])
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"  # /usr/sbin: not on every PATH
+        assert Path(nginx).exists(), "nginx is not installed: `make redis` installs it"
+        self.spawn("nginx", [nginx, "-p", str(prefix), "-c", str(conf), "-g", directives])
         wait_for(lambda: _answers(self.url + "/healthz/"), 20, "nginx answering",
                  lambda: self.log("nginx") + (prefix / "error.log").read_text())
 

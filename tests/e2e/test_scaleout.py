@@ -103,3 +103,25 @@ def test_pages_of_a_killed_worker_reconnect_through_the_other_one(browser: Brows
         finally:
             cluster.start_worker(name)
         time.sleep(1)
+
+
+def test_the_upstream_dropped_and_refused_for_a_minute_then_back(agents_page: Page,
+                                                                 cluster: Cluster) -> None:
+    status = agents_page.locator("#live-status")
+    cluster.control(action="refuse", seconds=60)
+    cluster.control(action="drop")
+    # The bridge says the upstream is gone; the page turns stale rather than pretend.
+    expect(status).to_have_attribute("data-state", "stale", timeout=45_000)
+    # Meanwhile the upstream moves on (its REST API still answers; only the hub refuses).
+    cluster.set_status(AGENT, 3, reason=6)
+    # After the minute the bridge gets in again and the page shows what happened meanwhile.
+    expect(status).to_have_attribute("data-state", "live", timeout=120_000)
+    expect(agents_page.locator(f"#agent-{AGENT}")).to_contain_text("Personal", timeout=20_000)
+    cluster.set_status(AGENT, 1)
+    _converges(agents_page, cluster)
+
+
+def test_expired_tokens_upstream_are_renewed_and_pages_keep_following(agents_page: Page,
+                                                                      cluster: Cluster) -> None:
+    cluster.control(action="expire_tokens", close_hub=True)
+    _converges(agents_page, cluster, timeout_ms=45_000)
