@@ -78,6 +78,7 @@ class Socket:
         self.ws = ws
         self.statuses: dict[int, str] = {}
         self.seq: int | None = None
+        self.acked: int | None = None
         self.frames = 0
         self.snapshot = asyncio.Event()
         self.first: str | None = None
@@ -110,9 +111,22 @@ class Clients:
                 await asyncio.sleep(0.5 * 2**attempt)
         sock = Socket(number, ws)
         self.sockets.append(sock)
+        if not self.tasks:
+            self.tasks.append(asyncio.create_task(self.acknowledge()))
         self.tasks.append(asyncio.create_task(self.read(sock)))
         await sock.snapshot.wait()
         return sock
+
+    async def acknowledge(self) -> None:
+        """As live.js does: once a second, each socket says the last seq it has read (the
+        dashboard stops sending diffs to a page that does not; the baseline ignores them)."""
+        while True:
+            await asyncio.sleep(1.0)
+            for sock in list(self.sockets):
+                if sock.seq is not None and sock.seq != sock.acked:
+                    sock.acked = sock.seq
+                    with contextlib.suppress(Exception):
+                        await sock.ws.send(json.dumps({"type": "ack", "seq": sock.seq}))
 
     async def read(self, sock: Socket) -> None:
         with contextlib.suppress(Exception):

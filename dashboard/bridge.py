@@ -61,6 +61,7 @@ class Bridge:
         self._pending_agents: set[int] = set()
         self._pending_alerts: set[int] = set()
         self.published = 0
+        self.updates = 0
 
     # ------------------------------------------------------------------ running
     async def run(self) -> None:
@@ -89,6 +90,7 @@ class Bridge:
             # The stream restarted: pages take a fresh snapshot instead of trusting diffs.
             self.state.new_epoch()
         result = self.state.picture.apply(message)
+        self.updates += 1
         self.state.upstream_ok = True
         self.state.last_update = time.time()
         if result is None:
@@ -142,8 +144,10 @@ class Bridge:
             fragments.append([group, json.dumps(list(key)), self.state.version(key), html,
                               html_new])
         if fragments:
+            # `at`: for the workers' fan-out latency histogram (dashboard.metrics).
             await self.layer.group_send(live.FRAGMENTS_GROUP, {
-                "type": "live.batch", "epoch": self.state.epoch, "fragments": fragments})
+                "type": "live.batch", "epoch": self.state.epoch, "fragments": fragments,
+                "at": time.time()})
         self.published += len(fragments)
         return len(fragments)
 
@@ -170,12 +174,22 @@ class Bridge:
             try:
                 if kind == "snapshot.request":
                     await self.layer.send(request["reply_to"], self.snapshot(request["groups"]))
+                elif kind == "health.request":
+                    await self.layer.send(request["reply_to"], self.health())
                 elif kind == "alert.acknowledged":
                     await self.acknowledged(int(request["alert_id"]), str(request["by"]),
                                             str(request["at"]))
             except Exception:
                 # A consumer that went away, or a bad request, must not stop the bridge.
                 log.exception("%s failed", kind)
+
+    def health(self) -> dict[str, Any]:
+        """For /healthz/ and /metrics/ (dashboard.health), which any worker may serve."""
+        state = self.state
+        return {"type": "health.reply", "upstream_ok": state.upstream_ok,
+                "since": None if state.upstream_ok else state.upstream_since,
+                "age": round(time.time() - state.last_update, 1) if state.last_update else None,
+                "epoch": state.epoch, "updates": self.updates, "published": self.published}
 
     async def acknowledged(self, alert_id: int, by: str, at: str) -> None:
         """Every page showing the alert shows it acknowledged, now and in later renders."""

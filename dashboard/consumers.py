@@ -19,18 +19,31 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import live, mbu, store
+from . import live, mbu, metrics, store
 
 log = logging.getLogger(__name__)
 
 
+# Pages send small JSON commands ({"type":"resync"}, {"type":"ack","seq":n}); anything longer is
+# not read at all.
+MAX_FRAME = 1024
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     heartbeat_seconds = live.HEARTBEAT_SECONDS
+    # A page that has not acknowledged this many messages gets no more diffs until it has
+    # (then a snapshot): what a slow page costs stays bounded (docs/browser-protocol.md).
+    max_unacked = 100
+    # ...and is closed with 1013 if it stays that far behind this long.
+    behind_close_seconds = 30.0
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
         self.visible: frozenset[str] = frozenset()
         self.seq = 0
+        self.acked = 0
+        self.behind_since: float | None = None
+        self.counted = False
         self.epoch = ""
         self.versions: dict[str, int] = {}
         self.synced = False
@@ -59,6 +72,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # and hands this page the widgets of its groups (Fanout, below).
         await fanout_for(self.channel_layer).add(self)
         await self.accept()
+        self.counted = True
+        metrics.PAGES.inc()
+        # live.js adds ?reconnect=1 when it connects again after losing a socket.
+        reconnect = b"reconnect=1" in self.scope.get("query_string", b"")
+        metrics.CONNECTIONS.labels(reconnect="yes" if reconnect else "no").inc()
         await self._request_snapshot()
         self.heartbeat_task = asyncio.create_task(self._heartbeats())
 
@@ -83,15 +101,58 @@ class LiveConsumer(AsyncWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         fanout_for(self.channel_layer).discard(self)
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.PAGES.dec()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None,
                       ) -> None:
+        """The page's commands. Anything else (binary, oversized, not JSON, unknown) is
+        counted and ignored: the socket stays open and nothing the page has is lost."""
+        if text_data is None:
+            metrics.IGNORED_FRAMES.labels(reason="binary").inc()
+            return
+        if len(text_data) > MAX_FRAME:
+            metrics.IGNORED_FRAMES.labels(reason="too large").inc()
+            return
         try:
-            message = json.loads(text_data or "")
+            message = json.loads(text_data)
         except ValueError:
-            return  # the page only ever sends small JSON commands; ignore anything else
-        if isinstance(message, dict) and message.get("type") == "resync":
+            metrics.IGNORED_FRAMES.labels(reason="not json").inc()
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "resync":
+            metrics.RESYNCS.labels(reason="page asked").inc()
             await self.resync()
+        elif kind == "ack":
+            await self._acknowledged(message.get("seq"))
+        else:
+            metrics.IGNORED_FRAMES.labels(reason="unknown type").inc()
+
+    async def _acknowledged(self, seq: Any) -> None:
+        if type(seq) is not int or not 0 <= seq <= self.seq:
+            metrics.IGNORED_FRAMES.labels(reason="bad ack").inc()
+            return
+        self.acked = max(self.acked, seq)
+        if self.behind_since is not None and self.acked >= self.seq:
+            # Caught up with everything sent: now the latest state, in one snapshot.
+            self.behind_since = None
+            metrics.RESYNCS.labels(reason="caught up").inc()
+            await self.resync()
+
+    async def _fell_behind(self) -> None:
+        """A diff this page will not get: it gets a snapshot once it catches up, or is closed
+        if it does not within behind_close_seconds."""
+        metrics.DROPPED.inc()
+        if self.behind_since is None:
+            self.behind_since = time.monotonic()
+            self.synced = False
+        elif time.monotonic() - self.behind_since > self.behind_close_seconds:
+            self.behind_since = None
+            metrics.SLOW_CLOSED.inc()
+            log.info("closing a page that stayed %d messages behind for %g s",
+                     self.seq - self.acked, self.behind_close_seconds)
+            await self.close(code=1013)
 
     async def resync(self) -> None:
         """Drop what comes until a new snapshot, and ask for one."""
@@ -141,6 +202,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         `bodies` is shared by the pages of this process for this batch: pages that get the
         same widgets (every TV of a wallboard, supervisors with the same scope) join them
         once."""
+        if self.behind_since is not None or self.seq - self.acked >= self.max_unacked:
+            await self._fell_behind()
+            return
         if not self.synced:
             return  # the snapshot that is on its way will include these
         epoch = event["epoch"]
@@ -181,6 +245,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
+            if self.behind_since is not None:
+                await self._fell_behind()  # no heartbeat either: it would only queue up
+                continue
             # The bridge's epoch, not ours: a page on an old epoch learns it must resync.
             meta = dict(self.meta_state, kind="heartbeat", seq=self.seq)
             meta.setdefault("epoch", self.epoch)
@@ -272,9 +339,12 @@ class Fanout:
                 except Exception:
                     # A layer hiccup (Redis restarting) must not silence every page for good.
                     log.exception("the live fan-out could not read from the channel layer")
+                    metrics.LAYER_FAILURES.inc()
                     await self._recover(channel, groups)
                     continue
                 kind = event.get("type")
+                if kind == "live.batch" and isinstance(event.get("at"), float):
+                    metrics.FANOUT_LATENCY.observe(max(0.0, time.time() - event["at"]))
                 bodies: dict[tuple[int, ...], str] = {}
                 for consumer in list(self.consumers):
                     try:
@@ -305,6 +375,7 @@ class Fanout:
         log.info("the live fan-out reads the channel layer again; %d pages resync",
                  len(self.consumers))
         for consumer in list(self.consumers):
+            metrics.RESYNCS.labels(reason="channel layer back").inc()
             try:
                 await consumer.resync()
             except Exception:

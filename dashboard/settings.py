@@ -140,6 +140,9 @@ if REDIS_URL:
 else:
     # Fine for one process; several daphne workers need REDIS_URL to share events.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Prometheus scrapes /metrics/ with this bearer token (or a staff user's session); empty: staff
+# only. A secret: from the environment only.
+METRICS_TOKEN = env_str("DASHBOARD_METRICS_TOKEN", "")
 # With REDIS_URL, `manage.py bridge` runs as the active bridge or a standby (dashboard.leader):
 # a standby takes over within this many seconds of the active one dying.
 BRIDGE_LEASE_SECONDS = env_int("BRIDGE_LEASE_SECONDS", 5, minimum=1, maximum=300)

@@ -16,6 +16,7 @@ urlpatterns = [
     # Django's LogoutView only accepts POST, so logging out needs a form, not a link.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", views.healthz, name="healthz"),
+    path("metrics/", views.metrics_view, name="metrics"),
     path("", views.overview, name="overview"),
     path("agents/", views.agents, name="agents"),
     path("alerts/", views.alerts, name="alerts"),

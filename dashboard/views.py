@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from integrations.clarity import wire
 
@@ -31,7 +33,9 @@ from . import (
     actions,
     agent_page,
     agents_grid,
+    health,
     live,
+    metrics,
     search,
     sessions,
     sparklines,
@@ -52,10 +56,26 @@ log = logging.getLogger(__name__)
 
 @never_cache
 @require_safe
-def healthz(request: HttpRequest) -> JsonResponse:
-    # Liveness only: it touches neither the database nor Clarity, so a slow
-    # upstream does not get healthy dashboard processes restarted.
-    return JsonResponse({"status": "ok"})
+async def healthz(request: HttpRequest) -> JsonResponse:
+    # 503 only when this worker cannot serve (database, channel layer); an upstream outage
+    # is reported as "degraded" with 200, since restarting the dashboard would not cure it.
+    status, report = await health.check()
+    return JsonResponse(report, status=status)
+
+
+@never_cache
+@require_safe
+async def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus' scrape: with DASHBOARD_METRICS_TOKEN as a bearer token, or as staff."""
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not (token and given and hmac.compare_digest(given.encode(), token.encode())):
+        user = await request.auser()
+        if not user.is_staff:
+            return HttpResponse("A bearer token (DASHBOARD_METRICS_TOKEN) or a staff login "
+                                "is needed.\n", status=403, content_type="text/plain")
+    body = metrics.exposition(await health.bridge_status())
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
 
 
 # ---------------------------------------------------------------------- the live pages

@@ -10,6 +10,9 @@
  *   message by (epoch, seq); asks for a snapshot ({"type":"resync"}) on a gap or a new epoch;
  * - reconnects after every close, whatever the code, with backoff and jitter, and when the
  *   socket stays silent for two heartbeat periods;
+ * - tells the server, once a second, the last seq it has read ({"type":"ack","seq":n}), so
+ *   that the server stops queueing diffs for a page that does not keep up (it sends a fresh
+ *   snapshot once the page catches up);
  * - reloads the page after a deploy, when the server asks, and after a long outage;
  * - keeps the freshness indicator (#live-status) and body.is-stale up to date;
  * - ticks [data-since] durations, [data-clock] clocks and [data-live-age] data ages every second;
@@ -100,6 +103,7 @@
     sock: null, // the current WebSocket
     wrapper: null, // the extension's socket wrapper (publicInterface) of the open socket
     armed: false, // htmx is about to create the socket of S.elt
+    urls: {}, // the socket URLs live.js opened: the extension's own retries of them are refused
     open: false,
     everSynced: false, // a snapshot has arrived since the page loaded
     // (epoch, seq) of the last accepted message on this connection; synced = a snapshot has
@@ -107,6 +111,7 @@
     epoch: null,
     seq: null,
     synced: false,
+    acked: null, // the last seq this page told the server it has read (on this connection)
     awaiting: false, // a resync was requested and its snapshot has not arrived yet
     resyncAt: 0,
     lastMsg: loadedAt, // any message at all (heartbeats included)
@@ -192,16 +197,17 @@
     htmx.createWebSocket = function (url) {
       if (S.armed) {
         S.armed = false;
-        S.url = url;
+        S.urls[url] = true;
         var sock = new WebSocket(url, []);
         sock.binaryType = htmx.config.wsBinaryType || 'blob';
         S.sock = sock;
         return sock;
       }
-      if (url === S.url) {
+      if (S.urls[url]) {
         // The extension retries by itself after close codes 1006/1011/1012/1013, on the
-        // element it created the socket for. live.js owns reconnecting (after every close,
-        // on a fresh element), so that retry gets a socket that never opens.
+        // element it created the socket for (with or without ?reconnect=1). live.js owns
+        // reconnecting (after every close, on a fresh element), so that retry gets a socket
+        // that never opens.
         return inertSocket();
       }
       var other = new WebSocket(url, []);
@@ -271,6 +277,11 @@
     }
     closeSocket(reason || 'reconnect');
     var fresh = old.cloneNode(false);
+    // The server counts reconnects (dashboard_page_connections_total{reconnect="yes"}).
+    var url = fresh.getAttribute('ws-connect');
+    if (url && url.indexOf('reconnect=1') < 0) {
+      fresh.setAttribute('ws-connect', url + (url.indexOf('?') < 0 ? '?' : '&') + 'reconnect=1');
+    }
     S.elt = fresh;
     S.attemptAt = now();
     old.parentNode.replaceChild(fresh, old);
@@ -558,10 +569,18 @@
     }
   }
 
+  function sendAck() {
+    if (S.wrapper && S.open && typeof S.seq === 'number' && S.seq !== S.acked) {
+      S.acked = S.seq;
+      S.wrapper.send(JSON.stringify({ type: 'ack', seq: S.seq }));
+    }
+  }
+
   function watchdog() {
     if (!S.active || S.reloading) {
       return;
     }
+    sendAck();
     var t = now();
     if (!S.timer) {
       var quiet = t - Math.max(S.lastMsg, S.attemptAt);
@@ -793,6 +812,7 @@
       S.awaiting = false;
       S.epoch = null;
       S.seq = null;
+      S.acked = null;
       S.lastMsg = now();
       if (S.outageSince !== null && now() - S.outageSince > config.reloadAfter * 1000) {
         reload('outage');

@@ -18,10 +18,11 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
-from dashboard import live
+from dashboard import live, metrics
+from dashboard.consumers import LiveConsumer, fanout_for
 from dashboard.models import Agent, BusinessUnit, Queue, SupervisorScope, Team
 
-from .bridge_harness import messages_during, open_page, split
+from .bridge_harness import messages_during, open_page, split, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,3 +141,119 @@ async def test_a_batch_adds_new_alerts_swaps_known_ones_and_drops_old_or_foreign
     assert _added(905, 1) in second and _swapped(905, 1) not in second
     assert "alert-901" not in second and "alert-904" not in second
     await page.disconnect()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages that do not keep up (acknowledgements, docs/browser-protocol.md) and junk from pages
+# ---------------------------------------------------------------------------------------------
+
+
+def _count(counter: Any, **labels: str) -> float:
+    return float((counter.labels(**labels) if labels else counter)._value.get())
+
+
+async def _ack(page: WebsocketCommunicator, seq: int) -> None:
+    await page.send_to(text_data=json.dumps({"type": "ack", "seq": seq}))
+
+
+async def test_a_page_that_does_not_acknowledge_gets_no_more_diffs_until_it_catches_up(
+        layer: Any, lead: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LiveConsumer, "max_unacked", 3)
+    dropped = _count(metrics.DROPPED)
+    page = await _alerts_page(layer, lead, {_key(901): 3})  # seq 1, not acknowledged
+    for version in range(4, 10):
+        await _publish(layer, [_fragment("alerts.queue.1", 901, version)])
+    seen = await messages_during(page, 1.0)
+    # Two diffs (seq 2 and 3), then nothing: three messages are out unacknowledged.
+    assert [meta["seq"] for meta, _ in seen] == [2, 3]
+    assert _count(metrics.DROPPED) - dropped == 4
+    # The page reads what it was sent and says so: it gets the latest state as a snapshot.
+    await _ack(page, 3)
+    request = await asyncio.wait_for(layer.receive(live.BRIDGE_CHANNEL), timeout=5)
+    assert request["type"] == "snapshot.request"
+    meta = live.meta_fields("snapshot", epoch=EPOCH, seq=0, upstream_ok=True, since=None,
+                            age=0.0, build="test-build")
+    await layer.send(request["reply_to"], {
+        "type": "live.snapshot", "epoch": EPOCH, "versions": {_key(901): 9}, "meta": meta,
+        "html": _swapped(901, 9)})
+    meta, html = split(await page.receive_from(timeout=5))
+    assert (meta["kind"], meta["seq"]) == ("snapshot", 4)
+    assert _swapped(901, 9) in html
+    # And diffs again after it.
+    await _publish(layer, [_fragment("alerts.queue.1", 901, 10)])
+    assert _swapped(901, 10) in await _received(page, 1.0)
+    await page.disconnect()
+
+
+async def test_a_page_that_acknowledges_gets_every_diff(
+        layer: Any, lead: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LiveConsumer, "max_unacked", 3)
+    page = await _alerts_page(layer, lead, {_key(901): 3})
+    [consumer] = fanout_for(layer).consumers
+
+    async def acknowledge(seq: int) -> None:
+        # The consumer reads the ack in its own task; the batches come through the fan-out's.
+        # Wait until the ack is read, as the page's once-a-second acks would be.
+        await _ack(page, seq)
+        await wait_until("the ack read", lambda: _true(consumer.acked == seq), within=5)
+
+    await acknowledge(1)
+    seqs = []
+    for version in range(4, 12):
+        await _publish(layer, [_fragment("alerts.queue.1", 901, version)])
+        meta, _ = split(await page.receive_from(timeout=5))
+        seqs.append(meta["seq"])
+        await acknowledge(meta["seq"])
+    assert seqs == list(range(2, 10))
+    await page.disconnect()
+
+
+async def test_a_page_that_stays_behind_is_closed_with_1013(
+        layer: Any, lead: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LiveConsumer, "max_unacked", 2)
+    monkeypatch.setattr(LiveConsumer, "behind_close_seconds", 0.3)
+    closed = _count(metrics.SLOW_CLOSED)
+    page = await _alerts_page(layer, lead, {_key(901): 3})
+    await _publish(layer, [_fragment("alerts.queue.1", 901, 4)])  # seq 2: sent
+    await _publish(layer, [_fragment("alerts.queue.1", 901, 5)])  # behind from here
+    await asyncio.sleep(0.5)
+    await _publish(layer, [_fragment("alerts.queue.1", 901, 6)])
+    assert split(await page.receive_from(timeout=5))[0]["seq"] == 2
+    assert await page.receive_output(timeout=5) == {"type": "websocket.close", "code": 1013}
+    assert _count(metrics.SLOW_CLOSED) - closed == 1
+
+
+async def test_junk_from_a_page_is_counted_and_ignored_and_the_page_keeps_its_updates(
+        layer: Any, lead: Any) -> None:
+    page = await _alerts_page(layer, lead, {_key(901): 3})
+    reasons = ("binary", "too large", "not json", "unknown type", "bad ack")
+    before = {reason: _count(metrics.IGNORED_FRAMES, reason=reason) for reason in reasons}
+    await page.send_to(bytes_data=b"\x00\x01")
+    await page.send_to(text_data=json.dumps({"type": "resync", "pad": "x" * 5000}))
+    await page.send_to(text_data="{not json")
+    await page.send_to(text_data=json.dumps({"type": "subscribe", "group": "queue.2"}))
+    await page.send_to(text_data=json.dumps(["resync"]))
+    for seq in (99, -1, "1", True, None, 1.0):
+        await page.send_to(text_data=json.dumps({"type": "ack", "seq": seq}))
+    await _publish(layer, [_fragment("alerts.queue.1", 901, 4),
+                           _fragment("alerts.queue.2", 904, 1)])
+    received = await _received(page, 1.0)
+    assert _swapped(901, 4) in received and "alert-904" not in received
+    after = {reason: _count(metrics.IGNORED_FRAMES, reason=reason) for reason in reasons}
+    assert {r: after[r] - before[r] for r in reasons} == {
+        "binary": 1, "too large": 1, "not json": 1, "unknown type": 2, "bad ack": 6}
+    # Nothing asked the bridge for anything (the oversized "resync" was not read).
+    assert await _nothing_for_the_bridge(layer)
+    await page.disconnect()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _nothing_for_the_bridge(layer: Any) -> bool:
+    try:
+        request = await asyncio.wait_for(layer.receive(live.BRIDGE_CHANNEL), timeout=0.3)
+    except TimeoutError:
+        return True
+    raise AssertionError(f"the bridge was asked: {request}")

@@ -101,6 +101,9 @@ class Connection:
         self._server = server
         self._ws = ws
         self.received: queue.Queue[str] = queue.Queue()
+        # The page's once-a-second acknowledgements, apart from its other frames.
+        self.acks: list[int] = []
+        self.query = ""
         self.closed = threading.Event()
         self.close_code: int | None = None
 
@@ -193,11 +196,16 @@ class FakeServer:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         conn = Connection(self, ws)
+        conn.query = request.query_string
         self.connections.append(conn)
         self._new.put(conn)
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                conn.received.put(msg.data)
+                data = json.loads(msg.data)
+                if isinstance(data, dict) and data.get("type") == "ack":
+                    conn.acks.append(data["seq"])
+                else:
+                    conn.received.put(msg.data)
         conn.close_code = ws.close_code
         conn.closed.set()
         return ws
@@ -315,6 +323,30 @@ def test_snapshot_then_diffs_swap_elements_by_id(page: Page, serve) -> None:
     expect(status(page)).to_have_text("Live")
     expect(page.locator("body")).not_to_have_class(re.compile(r"\bis-stale\b"))
     assert page.evaluate("window.clarityLive.state().seq") == 3
+
+
+def test_the_page_acknowledges_what_it_read_once_a_second(page: Page, serve) -> None:
+    server = serve()
+    conn = open_live(page, server)  # snapshot seq 1
+    wait_until(lambda: conn.acks[-1:] == [1], 3, "an ack of the snapshot")
+    for seq in range(2, 6):
+        conn.send(frame("diff", seq, tile("a", f"a{seq}")))
+    expect(page.locator("#tile-a")).to_have_text("a5")
+    wait_until(lambda: conn.acks[-1:] == [5], 3, "an ack of the last diff")
+    # One ack per second at most, and none while nothing new was read.
+    time.sleep(1.5)
+    assert conn.acks == sorted(set(conn.acks)) and len(conn.acks) <= 3, conn.acks
+
+
+def test_a_reconnecting_page_says_so_in_its_socket_url(page: Page, serve) -> None:
+    server = serve()
+    first = open_live(page, server)
+    assert "reconnect" not in first.query
+    first.close(1000)
+    second = server.next_connection()
+    assert second.query == "reconnect=1"
+    second.close(1000)
+    assert server.next_connection().query == "reconnect=1"  # not added twice
 
 
 def test_diffs_before_the_snapshot_are_dropped(page: Page, serve) -> None:
