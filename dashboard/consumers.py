@@ -18,6 +18,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from . import live, mbu, metrics, store
 
@@ -36,6 +37,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     max_unacked = 100
     # ...and is closed with 1013 if it stays that far behind this long.
     behind_close_seconds = 30.0
+    # A socket lives for weeks: this often its viewer is checked again (a user disabled or
+    # logged out, a wallboard revoked: closed; a scope changed in admin: followed).
+    recheck_seconds = 60.0
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
@@ -242,9 +246,41 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.synced = False
         self._set_meta(data)
 
+    async def _recheck(self) -> bool:
+        """Is the viewer still allowed? Closes with 4401 if not (the page reloads, and lands on
+        the login page); follows a changed scope with a fresh snapshot. False if closed."""
+        kwargs = self.scope["url_route"]["kwargs"]
+        token = kwargs.get("token")
+        if token:
+            visibility = await self._visibility()
+        else:
+            user = await database_sync_to_async(_current_user)(self.scope)
+            visibility = (await database_sync_to_async(mbu.visibility_for)(user)
+                          if user is not None else None)
+        groups = (live.groups_for(visibility, kwargs.get("page", "overview"),
+                                  agent_id=kwargs.get("agent_id"))
+                  if visibility is not None else [])
+        if self.wallboard_pages is not None:
+            groups = _wallboard_groups(groups, self.wallboard_pages)
+        if visibility is None or not groups:
+            log.info("closing a live page whose viewer may no longer see it")
+            await self.close(code=4401)
+            return False
+        if frozenset(groups) != self.visible:
+            self.groups_joined = [*groups, live.STATUS_GROUP]
+            self.visible = frozenset(groups)
+            metrics.RESYNCS.labels(reason="scope changed").inc()
+            await self.resync()
+        return True
+
     async def _heartbeats(self) -> None:
+        next_check = time.monotonic() + self.recheck_seconds
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + self.recheck_seconds
+                if not await self._recheck():
+                    return
             if self.behind_since is not None:
                 await self._fell_behind()  # no heartbeat either: it would only queue up
                 continue
@@ -252,6 +288,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
             meta = dict(self.meta_state, kind="heartbeat", seq=self.seq)
             meta.setdefault("epoch", self.epoch)
             await self.send(text_data=self._header(meta))
+
+
+def _current_user(scope: dict[str, Any]) -> Any:
+    """The socket's user as the database has it now: None once disabled, deleted, or logged
+    out (its session is gone)."""
+    user = scope.get("user")
+    session = scope.get("session")
+    if user is None or not user.is_authenticated:
+        return None
+    if session is not None and not session.exists(session.session_key):
+        return None
+    return get_user_model().objects.filter(pk=user.pk, is_active=True).first()
 
 
 def _fragment_html(fragments: list[list[Any]], index: int) -> str:

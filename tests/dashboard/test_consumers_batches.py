@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
@@ -257,3 +258,50 @@ async def _nothing_for_the_bridge(layer: Any) -> bool:
     except TimeoutError:
         return True
     raise AssertionError(f"the bridge was asked: {request}")
+
+
+# ---------------------------------------------------------------------------------------------
+# A long-lived socket's viewer, checked again
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quick_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LiveConsumer, "heartbeat_seconds", 0.1)
+    monkeypatch.setattr(LiveConsumer, "recheck_seconds", 0.2)
+
+
+async def test_a_disabled_users_socket_is_closed(layer: Any, lead: Any,
+                                                 quick_checks: None) -> None:
+    page = await _alerts_page(layer, lead, {_key(901): 3})
+    await messages_during(page, 0.5)  # heartbeats; still open
+    await sync_to_async(type(lead).objects.filter(pk=lead.pk).update)(is_active=False)
+    while True:
+        output = await page.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            break
+    assert output["code"] == 4401
+
+
+async def test_a_changed_scope_is_followed_with_a_new_snapshot(layer: Any, lead: Any,
+                                                               quick_checks: None) -> None:
+    page = await _alerts_page(layer, lead, {_key(901): 3})
+    # An admin moves the lead from Team Falcons to Team Otters.
+    scope = await sync_to_async(SupervisorScope.objects.get)(user=lead)
+    otters = await sync_to_async(Team.objects.get)(name="Team Otters")
+    await sync_to_async(scope.teams.set)([otters])
+    request = await asyncio.wait_for(layer.receive(live.BRIDGE_CHANNEL), timeout=5)
+    assert request["type"] == "snapshot.request"
+    assert "alerts.queue.2" in request["groups"] and "alerts.queue.1" not in request["groups"]
+    # Until that snapshot comes, nothing; then Support's alerts, not Sales' any more.
+    meta = live.meta_fields("snapshot", epoch=EPOCH, seq=0, upstream_ok=True, since=None,
+                            age=0.0, build="test-build")
+    await layer.send(request["reply_to"], {
+        "type": "live.snapshot", "epoch": EPOCH, "versions": {}, "meta": meta, "html": ""})
+    while split(await page.receive_from(timeout=5))[0]["kind"] != "snapshot":
+        pass  # heartbeats
+    await _publish(layer, [_fragment("alerts.queue.1", 905, 1),
+                           _fragment("alerts.queue.2", 906, 1)])
+    received = await _received(page, 1.0)
+    assert "alert-906" in received and "alert-905" not in received
+    await page.disconnect()
