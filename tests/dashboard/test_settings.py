@@ -26,6 +26,7 @@ SETTINGS_ENV = (
     "DJANGO_CSRF_TRUSTED_ORIGINS",
     "DJANGO_SECURE_SSL_REDIRECT",
     "DJANGO_LOG_LEVEL",
+    "DJANGO_LOG_FORMAT",
     "DATABASE_URL",
     "REDIS_URL",
     "CLARITY_URL",
@@ -159,6 +160,14 @@ def test_log_level(monkeypatch: pytest.MonkeyPatch) -> None:
     assert loaded["LOGGING"]["root"]["level"] == "WARNING"
     with pytest.raises(ImproperlyConfigured, match=r"DJANGO_LOG_LEVEL.*'loud'"):
         load_settings(monkeypatch, DJANGO_LOG_LEVEL="loud")
+
+
+def test_log_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(monkeypatch)["LOGGING"]["handlers"]["console"]["formatter"] == "text"
+    loaded = load_settings(monkeypatch, DJANGO_LOG_FORMAT="JSON")
+    assert loaded["LOGGING"]["handlers"]["console"]["formatter"] == "json"
+    with pytest.raises(ImproperlyConfigured, match=r"DJANGO_LOG_FORMAT.*'xml'"):
+        load_settings(monkeypatch, DJANGO_LOG_FORMAT="xml")
 
 
 def test_database_url_setting(monkeypatch: pytest.MonkeyPatch) -> None:
