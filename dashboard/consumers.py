@@ -25,6 +25,11 @@ from . import live, mbu, metrics, store
 log = logging.getLogger(__name__)
 
 
+# "Try again later" for a page that stayed too far behind. The standard code for it is 1013,
+# but daphne's WebSocket library (autobahn) lets an application close only with 1000 or
+# 3000-4999 (and raises otherwise, leaving the socket open): 4000 + 1013's last three digits.
+CLOSE_TOO_SLOW = 4013
+
 # Pages send small JSON commands ({"type":"resync"}, {"type":"ack","seq":n}); anything longer is
 # not read at all.
 MAX_FRAME = 1024
@@ -35,7 +40,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # A page that has not acknowledged this many messages gets no more diffs until it has
     # (then a snapshot): what a slow page costs stays bounded (docs/browser-protocol.md).
     max_unacked = 100
-    # ...and is closed with 1013 if it stays that far behind this long.
+    # ...and is closed with CLOSE_TOO_SLOW if it stays that far behind this long.
     behind_close_seconds = 30.0
     # A socket lives for weeks: this often its viewer is checked again (a user disabled or
     # logged out, a wallboard revoked: closed; a scope changed in admin: followed).
@@ -156,7 +161,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             metrics.SLOW_CLOSED.inc()
             log.info("closing a page that stayed %d messages behind for %g s",
                      self.seq - self.acked, self.behind_close_seconds)
-            await self.close(code=1013)
+            await self.close(code=CLOSE_TOO_SLOW)
 
     async def resync(self) -> None:
         """Drop what comes until a new snapshot, and ask for one."""

@@ -20,7 +20,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from dashboard import live, metrics
-from dashboard.consumers import LiveConsumer, fanout_for
+from dashboard.consumers import CLOSE_TOO_SLOW, LiveConsumer, fanout_for
 from dashboard.models import Agent, BusinessUnit, Queue, SupervisorScope, Team
 
 from .bridge_harness import messages_during, open_page, split, wait_until
@@ -209,7 +209,7 @@ async def test_a_page_that_acknowledges_gets_every_diff(
     await page.disconnect()
 
 
-async def test_a_page_that_stays_behind_is_closed_with_1013(
+async def test_a_page_that_stays_behind_is_closed_with_try_again_later(
         layer: Any, lead: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(LiveConsumer, "max_unacked", 2)
     monkeypatch.setattr(LiveConsumer, "behind_close_seconds", 0.3)
@@ -220,7 +220,8 @@ async def test_a_page_that_stays_behind_is_closed_with_1013(
     await asyncio.sleep(0.5)
     await _publish(layer, [_fragment("alerts.queue.1", 901, 6)])
     assert split(await page.receive_from(timeout=5))[0]["seq"] == 2
-    assert await page.receive_output(timeout=5) == {"type": "websocket.close", "code": 1013}
+    assert await page.receive_output(timeout=5) == {"type": "websocket.close",
+                                                          "code": CLOSE_TOO_SLOW}
     assert _count(metrics.SLOW_CLOSED) - closed == 1
 
 

@@ -9,15 +9,20 @@ picture would fail there.
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
-from tests.e2e.cluster import LEASE_SECONDS, Cluster, start_cluster, wait_for
+from dashboard.consumers import CLOSE_TOO_SLOW, LiveConsumer
+from tests.e2e.cluster import LEASE_SECONDS, Cluster, parse, start_cluster, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +130,50 @@ def test_expired_tokens_upstream_are_renewed_and_pages_keep_following(agents_pag
                                                                       cluster: Cluster) -> None:
     cluster.control(action="expire_tokens", close_hub=True)
     _converges(agents_page, cluster, timeout_ms=45_000)
+
+
+def _metric_sum(cluster: Cluster, cookie: str, name: str) -> float:
+    """`name` summed over both workers (each counts its own pages)."""
+    total = 0.0
+    for worker in ("worker1", "worker2"):
+        text = httpx.get(f"http://127.0.0.1:{cluster.ports[worker]}/metrics/",
+                         headers={"Cookie": cookie, "Host": "localhost"}).text
+        total += sum(float(m) for m in re.findall(rf"^{name} (\S+)$", text, re.M))
+    return total
+
+
+def test_a_page_that_does_not_keep_up_costs_a_bounded_amount_and_is_closed(
+        cluster: Cluster) -> None:
+    cookie = cluster.session_cookie()
+    dropped = _metric_sum(cluster, cookie, "dashboard_dropped_messages_total")
+    url = cluster.url.replace("http://", "ws://") + "/ws/live/agents/"
+    # A page that reads nothing and acknowledges nothing (a tab asleep on a laptop).
+    with connect(url, additional_headers={"Cookie": cookie, "Origin": cluster.url},
+                 max_queue=None) as socket:
+        # Plenty of changes: each status change is at least one message for this page.
+        for flip in range(160):
+            cluster.set_status(AGENT, 3 if flip % 2 == 0 else 1, reason=6 if flip % 2 == 0
+                               else None)
+            time.sleep(0.03)
+        cluster.set_status(AGENT, 1)
+        # What was queued for it: the snapshot and at most max_unacked (100) messages.
+        kinds: list[str] = []
+        code = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                message = socket.recv(timeout=deadline - time.monotonic())
+            except ConnectionClosed as closed:
+                code = closed.rcvd.code if closed.rcvd else None
+                break
+            except TimeoutError:
+                break
+            meta, _ = parse(str(message))
+            kinds.append(meta["kind"])
+    assert kinds[0] == "snapshot"
+    diffs = kinds.count("diff") + kinds.count("snapshot")
+    assert diffs <= LiveConsumer.max_unacked, kinds
+    # Still behind after behind_close_seconds (30 s): closed with "try again later" (4013:
+    # daphne refuses to send 1013 itself, dashboard.consumers.CLOSE_TOO_SLOW).
+    assert code == CLOSE_TOO_SLOW, (code, len(kinds))
+    assert _metric_sum(cluster, cookie, "dashboard_dropped_messages_total") > dropped
