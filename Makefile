@@ -35,17 +35,18 @@ browsers:
 	fi
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after the install" >&2; exit 1; }
 
-# The scale-out and fault tests start their own redis-server and nginx (Debian's packages),
-# as docs/deploy.md's local recipe does; nothing runs as a system service.
+# The scale-out and fault tests start their own redis-server, nginx and PostgreSQL (Debian's
+# packages), as docs/deploy.md's local recipe does; none is used as a system service.
 redis:
-	@if command -v redis-server >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1; then \
-		echo "redis-server: $$(command -v redis-server), nginx: $$(command -v nginx)"; \
+	@if command -v redis-server >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1 \
+			&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "redis-server, nginx and postgresql are installed"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-			redis-server nginx; \
+			redis-server nginx postgresql; \
 	else \
-		echo "redis-server or nginx is missing: apt-get install redis-server nginx" >&2; \
+		echo "missing: apt-get install redis-server nginx postgresql" >&2; \
 		exit 1; \
 	fi
 
