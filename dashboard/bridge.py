@@ -32,7 +32,7 @@ from integrations.clarity.live import (
     LiveFeed,
     default_plan,
 )
-from integrations.clarity.merge import EntityKey
+from integrations.clarity.merge import ApplyStatus, EntityKey
 
 from . import live, mbu, sparklines, store
 from .live import BRIDGE_CHANNEL, STATUS_GROUP, LiveState
@@ -93,7 +93,12 @@ class Bridge:
         self.updates += 1
         self.state.upstream_ok = True
         self.state.last_update = time.time()
-        if result is None:
+        if result is None or result.status is ApplyStatus.GAP:
+            # A message the merge refused (logged and counted there) or one that left a gap:
+            # that stream's picture cannot be trusted until a fresh snapshot of it.
+            if self.feed is not None:
+                self.feed.resync(message.subscription_id, "malformed message" if result is None
+                                 else "gap in the merged picture")
             return
         self._dirty.update(result.changed)
         for key in result.changed:
@@ -189,7 +194,8 @@ class Bridge:
         return {"type": "health.reply", "upstream_ok": state.upstream_ok,
                 "since": None if state.upstream_ok else state.upstream_since,
                 "age": round(time.time() - state.last_update, 1) if state.last_update else None,
-                "epoch": state.epoch, "updates": self.updates, "published": self.published}
+                "epoch": state.epoch, "updates": self.updates, "published": self.published,
+                "malformed": state.picture.malformed}
 
     async def acknowledged(self, alert_id: int, by: str, at: str) -> None:
         """Every page showing the alert shows it acknowledged, now and in later renders."""

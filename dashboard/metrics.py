@@ -57,7 +57,11 @@ def bridge_families(status: dict[str, Any] | None) -> list[Any]:
     published = CounterMetricFamily("dashboard_published_widgets",
                                     "Widgets the bridge rendered and published")
     published.add_metric([], float(status.get("published", 0)))
-    families += [connected, updates, published]
+    malformed = CounterMetricFamily("dashboard_upstream_malformed",
+                                    "Messages from the upstream the bridge refused (each "
+                                    "followed by a fresh snapshot of its stream)")
+    malformed.add_metric([], float(status.get("malformed", 0)))
+    families += [connected, updates, published, malformed]
     if status.get("age") is not None:
         age = GaugeMetricFamily("dashboard_upstream_age_seconds",
                                 "Seconds since the last update from the upstream")

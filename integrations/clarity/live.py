@@ -923,6 +923,17 @@ class LiveFeed:
         sub.conn.subs.pop(sub.sub_id, None)
         sub.conn.retired_ids.add(sub.sub_id)
 
+    def resync(self, subscription_id: str, why: str) -> bool:
+        """The consumer could not use a message this feed delivered (it failed the consumer's
+        own checks, or left its picture with a gap): take a fresh snapshot of that stream.
+        False if the subscription is no longer current (a newer one is on its way)."""
+        for conn in self._conns.values():
+            sub = conn.subs.get(subscription_id)
+            if sub is not None and not sub.dead:
+                self._resync(sub, why)
+                return True
+        return False
+
     def _resync(self, sub: _Sub, why: str) -> None:
         self._retire(sub)
         conn = self._primary
