@@ -172,6 +172,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Where collectstatic puts the files the proxy serves (docs/deploy.md).
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
+# The dashboard takes small forms only (actions, notes): anything larger is refused with 413
+# before a view runs (dashboard.views.bad_request). nginx allows 1 MB (docs/deploy.md).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+
 # Django's default too, but the dashboard is never meant to be framed.
 X_FRAME_OPTIONS = "DENY"
 

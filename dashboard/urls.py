@@ -6,6 +6,9 @@ from django.urls import path
 
 from dashboard import views
 
+# Requests Django refuses before any view runs (too large, unreadable): a page that says why.
+handler400 = "dashboard.views.bad_request"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path(

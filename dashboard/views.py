@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -52,6 +53,20 @@ from .mbu import (
 from .models import Agent, Alert, BusinessUnit, Group, Queue, StatusPeriod, Team
 
 log = logging.getLogger(__name__)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 handler: a request it refused before any view ran (too large, too many
+    fields, unreadable), said plainly. Too large is 413, the rest 400."""
+    too_large = isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent)
+    if too_large:
+        reason = _("The request was larger than the dashboard accepts (at most %(size)d KB "
+                   "of form data, %(fields)d fields).") % {
+            "size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024,
+            "fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+    else:
+        reason = _("The request was malformed.")
+    return render(request, "400.html", {"reason": reason}, status=413 if too_large else 400)
 
 
 @never_cache
