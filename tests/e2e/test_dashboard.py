@@ -70,3 +70,23 @@ def test_a_wallboard_opens_by_its_token_and_a_revoked_one_is_refused(browser: Br
         assert response is not None and response.status == 404
     finally:
         context.close()
+
+
+def test_the_content_security_policy_is_on_and_catches_an_inline_script(browser: Browser,
+                                                                        demo: Demo) -> None:
+    # The `page` fixture fails a test on any CSP report; this shows there would be one (its
+    # own context, so the report does not fail it).
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        reports: list[str] = []
+        page.on("console", lambda message: reports.append(message.text))
+        log_in(page, demo)
+        assert not [r for r in reports if "Content Security Policy" in r], reports
+        page.evaluate("""() => { const s = document.createElement('script');
+            s.textContent = 'window.injected = 1'; document.body.appendChild(s); }""")
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.injected") is None
+        assert any("Content Security Policy" in text for text in reports), reports
+    finally:
+        context.close()
