@@ -15,12 +15,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from . import live, mbu, metrics, store
+from . import live, mbu, metrics, ratelimit, store
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
         token = self.scope["url_route"]["kwargs"].get("token")
         self.wallboard_pages: list[str] | None = None
         if token:
+            # Guessing tokens over sockets is limited like at the wallboard page.
+            address = ratelimit.client_address(ratelimit.scope_meta(self.scope))
+            limit = ratelimit.WALLBOARD_PER_ADDRESS
+            if await sync_to_async(limit.blocked_for)(address):
+                return None
             wallboard = await database_sync_to_async(store.wallboard_for_token)(token)
             if wallboard is None:
+                await sync_to_async(limit.failed)(address)
                 return None
             self.wallboard_pages = list(wallboard.pages or [])
             return await database_sync_to_async(mbu.visibility_for_wallboard)(wallboard)

@@ -156,6 +156,14 @@ if REDIS_URL:
 else:
     # Fine for one process; several daphne workers need REDIS_URL to share events.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# How many proxies in front of the workers append to X-Forwarded-For (nginx in docs/deploy.md:
+# 1). 0: the connection's address is the client's. Used to count failed logins per client.
+PROXY_COUNT = env_int("DASHBOARD_PROXY_COUNT", 0, minimum=0, maximum=5)
+# Rate limits count in the cache: shared by every worker with REDIS_URL.
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+     "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2}}
+    if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
 # Prometheus scrapes /metrics/ with this bearer token (or a staff user's session); empty: staff
 # only. A secret: from the environment only.
 METRICS_TOKEN = env_str("DASHBOARD_METRICS_TOKEN", "")

@@ -11,11 +11,8 @@ handler400 = "dashboard.views.bad_request"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    # Django's login view, with failed attempts rate-limited.
+    path("login/", views.login, name="login"),
     # Django's LogoutView only accepts POST, so logging out needs a form, not a link.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", views.healthz, name="healthz"),

@@ -14,7 +14,9 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Q
@@ -37,6 +39,7 @@ from . import (
     health,
     live,
     metrics,
+    ratelimit,
     search,
     sessions,
     sparklines,
@@ -53,6 +56,40 @@ from .mbu import (
 from .models import Agent, Alert, BusinessUnit, Group, Queue, StatusPeriod, Team
 
 log = logging.getLogger(__name__)
+
+
+_login_view = auth_views.LoginView.as_view(redirect_authenticated_user=True)
+
+
+def _too_many(wait: int) -> HttpResponse:
+    response = HttpResponse(_("Too many failed attempts from here. Try again in %(minutes)d "
+                              "minute(s).") % {"minutes": (wait + 59) // 60} + "\n",
+                            status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def login(request: HttpRequest) -> HttpResponse:
+    """Django's login view, with failed attempts counted per address and per username: past
+    the limit, 429 (with Retry-After) without checking the password at all."""
+    if request.method != "POST":
+        return _login_view(request)
+    address = ratelimit.client_address(request.META)
+    username = str(request.POST.get("username", ""))[:150].strip().lower()
+    wait = max(ratelimit.LOGIN_PER_ADDRESS.blocked_for(address),
+               ratelimit.LOGIN_PER_USERNAME.blocked_for(username))
+    if wait:
+        log.warning("login refused: too many failed attempts (address %s)", address)
+        response = render(request, "registration/login.html", {
+            "form": AuthenticationForm(request), "too_many_minutes": (wait + 59) // 60,
+            "next": request.POST.get("next", "")}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    response = _login_view(request)
+    if response.status_code == 200:  # the form again: the password or username was wrong
+        ratelimit.LOGIN_PER_ADDRESS.failed(address)
+        ratelimit.LOGIN_PER_USERNAME.failed(username)
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -273,8 +310,15 @@ def _tell_bridge(message: dict[str, Any]) -> None:
 
 @never_cache
 def wallboard(request: HttpRequest, token: str) -> HttpResponse:
+    # Guessing tokens: after a few wrong ones, an address is refused for a while (even a right
+    # one: TVs never guess, so they never get here).
+    address = ratelimit.client_address(request.META)
+    wait = ratelimit.WALLBOARD_PER_ADDRESS.blocked_for(address)
+    if wait:
+        return _too_many(wait)
     board = store.wallboard_for_token(token)
     if board is None:
+        ratelimit.WALLBOARD_PER_ADDRESS.failed(address)
         raise Http404("No such wallboard")
     queues = board.queues.filter(active=True).order_by("name")
     # The agents page shows a table per team (a TV is read team by team, and no team column
