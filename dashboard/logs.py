@@ -1,10 +1,12 @@
-"""Structured logs: one JSON object per line (DJANGO_LOG_FORMAT=json), for log collectors."""
+"""Structured logs: one JSON object per line (DJANGO_LOG_FORMAT=json), for log collectors; and
+no secret in any log line (RedactSecrets)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 from datetime import UTC, datetime
 
 
@@ -30,3 +32,19 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+# A wallboard's token is its password, and it sits in its URLs (/wallboard/<token>/,
+# /ws/wallboard/<token>/), which Django's request logger and servers' access logs write.
+_WALLBOARD_URL = re.compile(r"(/wallboard/)[A-Za-z0-9_\-]{8,}")
+
+
+class RedactSecrets(logging.Filter):
+    """Takes wallboard tokens out of every record before it is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _WALLBOARD_URL.sub(r"\1…", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True

@@ -46,3 +46,14 @@ def test_text_logs_stay_readable() -> None:
     lines = _run("text")
     assert any(" WARNING dashboard.test: page agents closed" in line for line in lines)
     assert not any(line.startswith("{") for line in lines)
+
+
+def test_wallboard_tokens_are_taken_out_of_log_lines() -> None:
+    token = "tOkEn_" + "x" * 37
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    code = ("import logging; logging.getLogger('django.request').warning("
+            f"'Too Many Requests: %s', '/ws/wallboard/{token}/')")
+    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert "Too Many Requests: /ws/wallboard/…/" in done.stderr
+    assert token not in done.stderr

@@ -56,6 +56,9 @@ class Cluster:
     env: dict[str, str]
     simulator: str = ""
     password: str = "s3cret-Supervisor"
+    # The Clarity account's password (the simulator's, for every login): distinctive, so the
+    # logs can be searched for it.
+    clarity_password: str = "Clarity-Pa55word-7f3e"
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
 
@@ -108,10 +111,10 @@ class Cluster:
     def start_simulator(self) -> None:
         port = free_port()
         self.spawn("simulator", [sys.executable, "manage.py", "clarity_simulator", "--port",
-                                 str(port), "--control"])
+                                 str(port), "--control", "--password", self.clarity_password])
         self.simulator = f"http://127.0.0.1:{port}"
         self.env.update(CLARITY_URL=self.simulator, CLARITY_AUTH="basic",
-                        CLARITY_USERNAME="supervisor", CLARITY_PASSWORD="demo")
+                        CLARITY_USERNAME="supervisor", CLARITY_PASSWORD=self.clarity_password)
         wait_for(lambda: _answers(self.simulator + "/_simulator/control"), 30,
                  "the simulator answering", lambda: self.log("simulator"))
 
@@ -120,8 +123,10 @@ class Cluster:
 
     def start_worker(self, name: str) -> None:
         port = self.ports.setdefault(name, free_port())
+        # As docs/deploy.md runs them: no access log (nginx keeps it, without tokens).
         self.spawn(name, [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                          "--websocket_timeout", "-1", "dashboard.asgi:application"])
+                          "--websocket_timeout", "-1", "--access-log", "/dev/null",
+                          "dashboard.asgi:application"])
         wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz/"), 30,
                  f"{name} answering", lambda: self.log(name))
 
@@ -164,7 +169,8 @@ class Cluster:
         return next((name for name, p in self.processes.items() if p.pid == pid), None)
 
     def token(self) -> str:
-        response = httpx.post(self.simulator + "/webauth/token", auth=("supervisor", "demo"),
+        response = httpx.post(self.simulator + "/webauth/token",
+                              auth=("supervisor", self.clarity_password),
                               data={"grant_type": "urn:connect.auth:windows",
                                     "client_id": CLIENT_ID})
         return str(response.json()["access_token"])
@@ -211,7 +217,7 @@ def start_cluster(tmp: Path, *, bridges: int = 2, workers: int = 2) -> Iterator[
         DJANGO_DEBUG="0", DJANGO_SECRET_KEY="cluster-test-" + "x" * 50,
         DJANGO_ALLOWED_HOSTS="localhost,127.0.0.1", DJANGO_SECURE_SSL_REDIRECT="0",
         DJANGO_STATIC_ROOT=str(tmp / "static"), BRIDGE_LEASE_SECONDS=str(LEASE_SECONDS),
-        DASHBOARD_BUILD_ID="cluster-test", PYTHONUNBUFFERED="1")
+        DASHBOARD_BUILD_ID="cluster-test", DASHBOARD_PROXY_COUNT="1", PYTHONUNBUFFERED="1")
     cluster = Cluster(tmp, server, env)
     try:
         cluster.manage("migrate", "--no-input")

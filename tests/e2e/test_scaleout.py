@@ -177,3 +177,34 @@ def test_a_page_that_does_not_keep_up_costs_a_bounded_amount_and_is_closed(
     # daphne refuses to send 1013 itself, dashboard.consumers.CLOSE_TOO_SLOW).
     assert code == CLOSE_TOO_SLOW, (code, len(kinds))
     assert _metric_sum(cluster, cookie, "dashboard_dropped_messages_total") > dropped
+
+
+def test_no_password_or_token_reaches_any_log(cluster: Cluster) -> None:
+    """Logins (right and wrong), a wallboard by its token (page and socket) and a wrong one,
+    the bridges' Clarity logins and tokens: then every process's log is searched for them."""
+    token = cluster.manage("shell", "-c", (
+        "from dashboard.models import Wallboard; "
+        "print(Wallboard.objects.create(name='Secret TV').token)")).strip().splitlines()[-1]
+    assert httpx.get(f"{cluster.url}/wallboard/{token}/").status_code == 200
+    with connect(f"{cluster.url.replace('http', 'ws')}/ws/wallboard/{token}/",
+                 additional_headers={"Origin": cluster.url}) as socket:
+        assert parse(str(socket.recv(timeout=10)))[0]["kind"] == "snapshot"
+    assert httpx.get(f"{cluster.url}/wallboard/{'Q' * 43}/").status_code == 404
+    wrong = "Wrong-Guess-Password-4711"
+    with httpx.Client(base_url=cluster.url) as client:
+        page = client.get("/login/")
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert csrf
+        client.post("/login/", data={"username": "supervisor", "password": wrong,
+                                     "csrfmiddlewaretoken": csrf.group(1)},
+                    headers={"Cookie": f"csrftoken={page.cookies['csrftoken']}"})
+    cluster.session_cookie()  # the right password
+    time.sleep(1)  # let the processes write
+    logs = {path.name: path.read_text(errors="replace")
+            for path in [*cluster.tmp.glob("*.log"), *cluster.tmp.glob("nginx/*.log")]}
+    assert {"worker1.log", "bridge1.log", "simulator.log"} <= set(logs)
+    for secret in (token, cluster.password, wrong, cluster.clarity_password):
+        leaked = [name for name, text in logs.items() if secret in text]
+        assert not leaked, f"{secret[:4]}… is in {leaked}"
+    # No bearer token either (JWTs start with the encoded '{"alg"').
+    assert not [name for name, text in logs.items() if "eyJhbGci" in text]

@@ -65,9 +65,11 @@ class Command(BaseCommand):
             cc = sim.cc
             self.stdout.write(f"Clarity simulator: {sim.base_url}")
             self.stdout.write(f"REST root: {sim.base_url}/webapi/api  hub: {sim.hub_url}")
+            # The documented demo password is shown; one given with --password is a secret.
+            shown = (f"'{config.password}'" if config.password == "demo"  # noqa: S105 - the documented demo login
+                     else "as given with --password")
             self.stdout.write(f"Token service: {sim.base_url}/webauth/token "
-                              f"(HTTP Basic, password '{config.password}', "
-                              f"client id {config.client_id})")
+                              f"(HTTP Basic, password {shown}, client id {config.client_id})")
             self.stdout.write(f"Logins: supervisor, supervisor1..{len(cc.business_units)}, "
                               f"lead1..{len(cc.teams)}, agent1..{config.agents}")
             if config.control:
