@@ -73,10 +73,12 @@ npm:
 
 test: venv browsers redis jsdeps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The simulator, the bridge and the dashboard in one process; prints the URLs and a login.
 demo: venv

@@ -43,6 +43,7 @@ def _id(value: str | None) -> int | None:
 def status(data: Mapping[str, str]) -> tuple[int, int | None]:
     """(status id, reason code id) from `value` ("3:1", the status form's choice) or from
     `agent_status_id` and `reason_code_id`."""
+    status_id: int | None
     try:
         if (data.get("value") or "").strip():
             status_id, reason_id = parse_status_value(data["value"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from asgiref.sync import async_to_sync
@@ -26,6 +26,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import (
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
     StreamingHttpResponse,
@@ -117,13 +118,18 @@ def sync_mbu_from_clarity() -> SyncResult:
     return sync_mbu(structure)
 
 
-class MbuSyncMixin:
+if TYPE_CHECKING:
+    # What the mixin is mixed into (the stubs' ModelAdmin is generic; the runtime one is not).
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
+
+
+class MbuSyncMixin(_ModelAdmin):
     """A "Sync from Clarity now" button on the changelist (a POST to `sync/`) and the same as
     an admin action, for the models the MBU sync writes."""
 
     change_list_template = "admin/dashboard/mbu_change_list.html"
-    model: Any
-    admin_site: admin.AdminSite
 
     def has_sync_mbu_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(MBU_SYNC_PERMISSIONS)
@@ -138,12 +144,12 @@ class MbuSyncMixin:
             )
         ]
         # Before the inherited ones: "<path:object_id>/" would take "sync/" otherwise.
-        return own + super().get_urls()  # type: ignore[misc]
+        return own + super().get_urls()
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         extra_context = {**(extra_context or {}),
                          "can_sync_mbu": self.has_sync_mbu_permission(request)}
-        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+        return super().changelist_view(request, extra_context)
 
     def sync_view(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST":
@@ -164,20 +170,20 @@ class MbuSyncMixin:
         try:
             result = sync_mbu_from_clarity()
         except ClarityConfigError as exc:
-            self.message_user(  # type: ignore[attr-defined]
+            self.message_user(
                 request, _("The connection to Clarity is not set up: %(error)s") % {"error": exc},
                 messages.ERROR)
         except ClarityError as exc:
-            self.message_user(  # type: ignore[attr-defined]
+            self.message_user(
                 request, _("Could not read the MBU structure from Clarity: %(error)s")
                 % {"error": exc}, messages.ERROR)
         except EmptyStructureError as exc:
-            self.message_user(  # type: ignore[attr-defined]
+            self.message_user(
                 request, _("Not synced: %(error)s") % {"error": exc}, messages.ERROR)
         else:
             text = (_("MBU structure synced: %(counts)s.") % {"counts": result}
                     if result.changed else _("MBU structure synced: nothing changed."))
-            self.message_user(request, text, messages.SUCCESS)  # type: ignore[attr-defined]
+            self.message_user(request, text, messages.SUCCESS)
 
 
 @admin.register(BusinessUnit)
@@ -302,7 +308,9 @@ class StatusForm(forms.Form):
             grouped.append((_("Statuses"), plain))
         if reasons:
             grouped.append((_("Away, with a reason"), reasons))
-        self.fields["status"].choices = grouped
+        status = self.fields["status"]
+        assert isinstance(status, forms.ChoiceField)  # noqa: S101 - declared so above
+        status.choices = grouped
 
 
 @admin.register(Agent)
@@ -679,7 +687,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
                    ) -> StreamingHttpResponse:
         return audit_csv_response(queryset.order_by("created_at", "pk"))
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
         """Every entry the changelist shows with the same filters, search and date (the query
         string is the changelist's), not just the page."""
         if not self.has_view_permission(request):

@@ -158,7 +158,8 @@ def timeline(periods: Sequence[Period], *, now: datetime,
         return {"segments": [], "legend": [], "start": None, "end": now}
     origin = clipped[0][1]
     span = (now - origin).total_seconds() or 1.0
-    segments, totals = [], {}
+    segments: list[dict[str, Any]] = []
+    totals: dict[str, list[Any]] = {}  # status -> [label, seconds, count]
     for p, start, end in clipped:
         seconds = (end - start).total_seconds()
         x = (start - origin).total_seconds() / span * TIMELINE_WIDTH

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import Promise
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -51,7 +52,7 @@ def group_name(key: EntityKey) -> str | None:
     kind = key[0]
     if kind in ("agent", "queue", PANEL):
         return f"{kind}.{key[1]}"
-    if kind == "group":
+    if kind == "group" and len(key) == 4:
         # ("group", "agent"|"queue", groupType, groupId): totals per team, group or unit.
         return f"totals.{key[2]}.{key[3]}"
     if kind == "alert":
@@ -121,7 +122,7 @@ def _metric(bag: Mapping[str, Any], name: str, default: Any = 0) -> Any:
     return value
 
 
-def label(labels: Mapping[str, str] | None, key: str, default: str) -> str:
+def label(labels: Mapping[str, str] | None, key: str, default: str | Promise) -> str:
     """Clarity's text for `key` from its localization resource (`queuedCountShort`, `audio`,
     `agentStatus.inCall`, ...), or `default` (ours, translated) when it has none."""
     text = (labels or {}).get(key)
@@ -323,7 +324,8 @@ def agent_membership(structure_names: Mapping[str, str], agent_id: int) -> dict[
             "unit_id": number(f"agent-unit.{agent_id}"), "names": structure_names}
 
 
-def totals_row(key: EntityKey, item: Mapping[str, Any], name: str = "") -> dict[str, Any]:
+def totals_row(key: tuple[str, str, str, int], item: Mapping[str, Any], name: str = "",
+               ) -> dict[str, Any]:
     _, kind, group_type, group_id = key
     metrics = item.get("metrics") or {}
     bags = [b for m, b in metrics.items() if m != "agnostic" and isinstance(b, Mapping)]
@@ -383,7 +385,7 @@ def render_widget(key: EntityKey, item: Mapping[str, Any], names: Mapping[str, s
         from .agent_page import panel
         ctx["panel"] = panel(int(key[1]), item, names, labels=labels)
         return render_to_string("dashboard/_agent_panel.html", ctx)
-    if key[0] == "group":
+    if key[0] == "group" and len(key) == 4:
         ctx["row"] = totals_row(key, item, names.get(f"{key[2]}.{key[3]}", ""))
         return render_to_string("dashboard/_totals_row.html", ctx)
     if key[0] == "alert":
@@ -465,7 +467,7 @@ class LiveState:
     @staticmethod
     def _source(key: EntityKey) -> EntityKey:
         """The entity a widget is drawn from (a panel: its agent)."""
-        return ("agent", key[1]) if key[0] == PANEL else key
+        return ("agent", int(key[1])) if key[0] == PANEL else key
 
     def version(self, key: EntityKey) -> int:
         """An entity's version as published: upstream changes plus local ones, so it grows on

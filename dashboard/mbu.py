@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.db.models import Q
@@ -85,14 +85,18 @@ class _Upserted:
         return KindCounts(len(self.created), len(self.updated), self.deactivated)
 
 
-def _upsert(model: type[models.Model], wanted: Mapping[int, Mapping[str, Any]]) -> _Upserted:
+# The MBU tables: each has clarity_id and active.
+MbuModel = TypeVar("MbuModel", BusinessUnit, Group, Team, Queue, Agent)
+
+
+def _upsert(model: type[MbuModel], wanted: Mapping[int, Mapping[str, Any]]) -> _Upserted:
     """Make the table hold exactly `wanted` (clarity id -> field values) as its active rows.
 
     Rows missing from `wanted` are deactivated, never deleted: status history and alerts
     point at them. A handful of queries whatever the size."""
     existing = {obj.clarity_id: obj for obj in model.objects.all()}
-    to_create: list[models.Model] = []
-    to_update: list[models.Model] = []
+    to_create: list[MbuModel] = []
+    to_update: list[MbuModel] = []
     dirty_fields: set[str] = set()
     updated: set[int] = set()
     for clarity_id, values in wanted.items():
@@ -133,7 +137,7 @@ def _sync_links(
     Works on the through table directly so that the whole sync is a few queries, not a few
     per entity. Returns the `left` pks whose links changed."""
     current: dict[int, set[int]] = defaultdict(set)
-    for l_pk, r_pk in through.objects.values_list(left, right):
+    for l_pk, r_pk in through._default_manager.values_list(left, right):
         if l_pk in wanted:
             current[l_pk].add(r_pk)
     to_add = [
@@ -148,9 +152,9 @@ def _sync_links(
         if current[l_pk] - wanted[l_pk]
     ]
     if to_add:
-        through.objects.bulk_create(to_add)
+        through._default_manager.bulk_create(to_add)
     if stale:
-        through.objects.filter(reduce(operator.or_, stale)).delete()
+        through._default_manager.filter(reduce(operator.or_, stale)).delete()
     return changed
 
 
@@ -239,10 +243,10 @@ def sync_mbu(structure: MbuStructure, *, allow_empty: bool = False) -> SyncResul
             if t in team_groups:
                 team_groups[t].add(g.id)
     queue_teams: dict[int, set[int]] = {i: set(q.team_ids) for i, q in queues.items()}
-    for t in teams.values():
-        for q in t.queue_ids:
+    for team in teams.values():
+        for q in team.queue_ids:
             if q in queue_teams:
-                queue_teams[q].add(t.id)
+                queue_teams[q].add(team.id)
 
     changed_teams = _sync_links(
         Team.groups.through,

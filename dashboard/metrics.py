@@ -81,5 +81,5 @@ class _Families:
 def exposition(bridge_status: dict[str, Any] | None) -> bytes:
     """This worker's metrics and the bridge's, in Prometheus' text format."""
     bridge = CollectorRegistry(auto_describe=False)
-    bridge.register(_Families(bridge_families(bridge_status)))  # type: ignore[arg-type]
+    bridge.register(_Families(bridge_families(bridge_status)))
     return generate_latest(REGISTRY) + generate_latest(bridge)

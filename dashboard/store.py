@@ -428,7 +428,7 @@ class Threshold:
             warning=rule.warning,
             critical=rule.critical,
             higher_is_worse=rule.higher_is_worse,
-            queue_id=rule.queue.clarity_id if rule.queue_id is not None else None,
+            queue_id=rule.queue.clarity_id if rule.queue is not None else None,
             modality=rule.modality,
         )
 

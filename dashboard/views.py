@@ -4,7 +4,7 @@ import asyncio
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -20,13 +20,14 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
+from django_htmx.middleware import HtmxDetails
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from integrations.clarity import wire
@@ -58,6 +59,12 @@ from .models import Agent, Alert, BusinessUnit, Group, Queue, StatusPeriod, Team
 log = logging.getLogger(__name__)
 
 
+class HtmxHttpRequest(HttpRequest):
+    """What django-htmx's middleware makes of every request (for the type checker)."""
+
+    htmx: HtmxDetails
+
+
 _login_view = auth_views.LoginView.as_view(redirect_authenticated_user=True)
 
 
@@ -69,7 +76,7 @@ def _too_many(wait: int) -> HttpResponse:
     return response
 
 
-def login(request: HttpRequest) -> HttpResponse:
+def login(request: HtmxHttpRequest) -> HttpResponseBase:
     """Django's login view, with failed attempts counted per address and per username: past
     the limit, 429 (with Retry-After) without checking the password at all."""
     if request.method != "POST":
@@ -85,14 +92,14 @@ def login(request: HttpRequest) -> HttpResponse:
             "next": request.POST.get("next", "")}, status=429)
         response["Retry-After"] = str(wait)
         return response
-    response = _login_view(request)
-    if response.status_code == 200:  # the form again: the password or username was wrong
+    answer = _login_view(request)
+    if answer.status_code == 200:  # the form again: the password or username was wrong
         ratelimit.LOGIN_PER_ADDRESS.failed(address)
         ratelimit.LOGIN_PER_USERNAME.failed(username)
-    return response
+    return answer
 
 
-def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+def bad_request(request: HtmxHttpRequest, exception: Exception) -> HttpResponse:
     """Django's 400 handler: a request it refused before any view ran (too large, too many
     fields, unreadable), said plainly. Too large is 413, the rest 400."""
     too_large = isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent)
@@ -108,7 +115,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 @never_cache
 @require_safe
-async def healthz(request: HttpRequest) -> JsonResponse:
+async def healthz(request: HtmxHttpRequest) -> JsonResponse:
     # 503 only when this worker cannot serve (database, channel layer); an upstream outage
     # is reported as "degraded" with 200, since restarting the dashboard would not cure it.
     status, report = await health.check()
@@ -117,7 +124,7 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 @require_safe
-async def metrics_view(request: HttpRequest) -> HttpResponse:
+async def metrics_view(request: HtmxHttpRequest) -> HttpResponse:
     """Prometheus' scrape: with DASHBOARD_METRICS_TOKEN as a bearer token, or as staff."""
     token = settings.METRICS_TOKEN
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -136,7 +143,7 @@ async def metrics_view(request: HttpRequest) -> HttpResponse:
 # then fills them in. Nothing here waits on Clarity.
 
 
-def _visible(request: HttpRequest) -> Visibility:
+def _visible(request: HtmxHttpRequest) -> Visibility:
     return visibility_for(request.user)
 
 
@@ -214,7 +221,7 @@ def _queue_widgets(queues: Any) -> list[dict[str, Any]]:
 
 
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: HtmxHttpRequest) -> HttpResponse:
     vis = _visible(request)
     queues = _in(Queue.objects.filter(active=True), vis.queue_ids, vis.everything)
     return render(request, "dashboard/overview.html", {
@@ -223,7 +230,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def agents(request: HttpRequest) -> HttpResponse:
+def agents(request: HtmxHttpRequest) -> HttpResponse:
     vis = _visible(request)
     found = list(_in(Agent.objects.filter(active=True).select_related("team"), vis.agent_ids,
                      vis.everything))
@@ -248,14 +255,14 @@ def agents(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def alerts(request: HttpRequest) -> HttpResponse:
+def alerts(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "dashboard/alerts.html", {"page": "alerts",
                                                      "alerts": _alerts(_visible(request))})
 
 
 @login_required
 @require_POST
-def acknowledge_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
+def acknowledge_alert(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
     """Record that the user acknowledged an alert they may see, and tell the bridge, so that
     every page showing the alert shows it acknowledged. HTMX gets the re-rendered item; a
     plain form post goes back where it came from."""
@@ -309,7 +316,7 @@ def _tell_bridge(message: dict[str, Any]) -> None:
 
 
 @never_cache
-def wallboard(request: HttpRequest, token: str) -> HttpResponse:
+def wallboard(request: HtmxHttpRequest, token: str) -> HttpResponse:
     # Guessing tokens: after a few wrong ones, an address is refused for a while (even a right
     # one: TVs never guess, so they never get here).
     address = ratelimit.client_address(request.META)
@@ -343,11 +350,11 @@ def wallboard(request: HttpRequest, token: str) -> HttpResponse:
 # sync_to_async. Logic lives in dashboard.sessions and dashboard.search.
 
 
-async def _visibility(request: HttpRequest) -> Visibility:
+async def _visibility(request: HtmxHttpRequest) -> Visibility:
     return await sync_to_async(visibility_for)(await request.auser())
 
 
-async def _render(request: HttpRequest, template: str, context: dict[str, Any],
+async def _render(request: HtmxHttpRequest, template: str, context: dict[str, Any],
                   status: int = 200) -> HttpResponse:
     return await sync_to_async(render)(request, template, context, status=status)
 
@@ -355,7 +362,7 @@ async def _render(request: HttpRequest, template: str, context: dict[str, Any],
 @never_cache
 @login_required
 @require_safe
-async def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+async def session_detail(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     found = await sessions.lookup(await web_client(), await _visibility(request), session_id)
     context: dict[str, Any] = {"page": "session", "session_id": session_id,
                                "error": found.error, "view": None}
@@ -371,7 +378,7 @@ async def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_safe
-async def session_transcript(request: HttpRequest, session_id: int) -> HttpResponse:
+async def session_transcript(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     """The transcript section alone, polled by the page while an IM session is active. 204
     (htmx swaps nothing) while no message was added since `seen`; once the session has ended
     the section comes back without its poll, which stops it."""
@@ -391,7 +398,7 @@ async def session_transcript(request: HttpRequest, session_id: int) -> HttpRespo
 @never_cache
 @login_required
 @require_safe
-async def search_page(request: HttpRequest) -> HttpResponse:
+async def search_page(request: HtmxHttpRequest) -> HttpResponse:
     """Agents and queues by name, address or number. HTMX (the search boxes, as one types)
     gets the results alone; a plain GET (no JavaScript, a bookmark) the whole page."""
     query = request.GET.get("q", "")
@@ -492,7 +499,7 @@ async def _status_form_context(user: Any, agent_id: int) -> dict[str, Any]:
 
 @login_required
 @require_safe
-async def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
+async def agent_detail(request: HtmxHttpRequest, agent_id: int) -> HttpResponse:
     user = await request.auser()
     context = await sync_to_async(_agent_page_context)(user, agent_id)
     # live.js probes the page's URL after an outage: no need to ask Clarity for that.
@@ -504,7 +511,7 @@ async def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_safe
-async def agent_status_form(request: HttpRequest, agent_id: int) -> HttpResponse:
+async def agent_status_form(request: HtmxHttpRequest, agent_id: int) -> HttpResponse:
     """The status form alone, with its choices read again (its "load again" button)."""
     user = await request.auser()
     agent = await sync_to_async(_agent_in_scope)(user, agent_id)
@@ -513,7 +520,7 @@ async def agent_status_form(request: HttpRequest, agent_id: int) -> HttpResponse
     return await _render(request, "dashboard/_status_form.html", context)
 
 
-def _back(request: HttpRequest, default: str) -> str:
+def _back(request: HtmxHttpRequest, default: str) -> str:
     """Where a plain form post goes back to: its `next` field if it is on this site."""
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, {request.get_host()},
@@ -535,7 +542,7 @@ def _action_status(outcome: actions.Outcome) -> int:
     return 200
 
 
-async def _action_answer(request: HttpRequest, outcome: actions.Outcome, *, back: str,
+async def _action_answer(request: HtmxHttpRequest, outcome: actions.Outcome, *, back: str,
                          agent_id: int | None = None,
                          expect: agent_page.Expectation | None = None,
                          status: int | None = None, signed_out: bool = False) -> HttpResponse:
@@ -559,17 +566,17 @@ async def _action_answer(request: HttpRequest, outcome: actions.Outcome, *, back
     return redirect(back)
 
 
-def _action(default_back: str) -> Callable[[Callable[..., Awaitable[HttpResponse]]],
-                                           Callable[..., Awaitable[HttpResponse]]]:
+def _action(default_back: str) -> Callable[[Callable[..., Coroutine[Any, Any, HttpResponse]]],
+                                           Callable[..., Coroutine[Any, Any, HttpResponse]]]:
     """An action endpoint: POST only (CSRF by the middleware), a signed-in user passed to the
     view. Signed out, a plain form post goes to the login page; htmx is told so instead (it
     would swap the login page into the result region). `default_back` is where a plain post
     returns, formatted with the URL's arguments."""
 
-    def decorate(view: Callable[..., Awaitable[HttpResponse]],
-                 ) -> Callable[..., Awaitable[HttpResponse]]:
+    def decorate(view: Callable[..., Coroutine[Any, Any, HttpResponse]],
+                 ) -> Callable[..., Coroutine[Any, Any, HttpResponse]]:
         @wraps(view)
-        async def endpoint(request: HttpRequest, **kwargs: int) -> HttpResponse:
+        async def endpoint(request: HtmxHttpRequest, **kwargs: int) -> HttpResponse:
             back = _back(request, default_back.format(**kwargs))
             user = await request.auser()
             if not user.is_authenticated:
@@ -606,7 +613,7 @@ async def _status_label(user: Any, agent_id: int, client: Any, status_id: int,
 
 
 @_action("/agents/{agent_id}/")
-async def agent_status(request: HttpRequest, user: Any, agent_id: int, *,
+async def agent_status(request: HtmxHttpRequest, user: Any, agent_id: int, *,
                        back: str) -> HttpResponse:
     status_id, reason_id = action_forms.status(request.POST)
     client = await web_client()
@@ -620,7 +627,7 @@ async def agent_status(request: HttpRequest, user: Any, agent_id: int, *,
 
 
 @_action("/agents/{agent_id}/")
-async def agent_suspend(request: HttpRequest, user: Any, agent_id: int, *,
+async def agent_suspend(request: HtmxHttpRequest, user: Any, agent_id: int, *,
                         back: str) -> HttpResponse:
     suspended = action_forms.suspended(request.POST)
     outcome = await actions.set_agent_suspended(user, agent_id, await web_client(),
@@ -630,7 +637,7 @@ async def agent_suspend(request: HttpRequest, user: Any, agent_id: int, *,
 
 
 @_action("/agents/{agent_id}/")
-async def agent_recording(request: HttpRequest, user: Any, agent_id: int, *,
+async def agent_recording(request: HtmxHttpRequest, user: Any, agent_id: int, *,
                           back: str) -> HttpResponse:
     start = action_forms.recording(request.POST)
     outcome = await actions.set_agent_recording(user, agent_id, await web_client(),
@@ -640,7 +647,7 @@ async def agent_recording(request: HttpRequest, user: Any, agent_id: int, *,
 
 
 @_action("/sessions/{session_id}/")
-async def session_notes(request: HttpRequest, user: Any, session_id: int, *,
+async def session_notes(request: HtmxHttpRequest, user: Any, session_id: int, *,
                         back: str) -> HttpResponse:
     note = action_forms.note(request.POST)
     outcome = await actions.save_call_notes(user, session_id, await web_client(), note=note)
@@ -648,7 +655,7 @@ async def session_notes(request: HttpRequest, user: Any, session_id: int, *,
 
 
 @_action("/sessions/{session_id}/")
-async def session_disposition(request: HttpRequest, user: Any, session_id: int, *,
+async def session_disposition(request: HtmxHttpRequest, user: Any, session_id: int, *,
                               back: str) -> HttpResponse:
     disposition_id, sub_id = action_forms.disposition(request.POST)
     outcome = await actions.save_disposition(user, session_id, await web_client(),

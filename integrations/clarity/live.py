@@ -293,18 +293,18 @@ def default_plan(mbu: Mapping[str, Any] | wire.MbuStructure) -> list[Subscriptio
     if queues:
         plan.append(SubscriptionSpec("queues", queue_ids=queues, name="queues"))
         plan.append(SubscriptionSpec("queuesAggregate", queue_ids=queues, name="queues total"))
-    for attr, ids, what in (
-        ("team_ids", teams, "team"),
-        ("group_ids", groups, "group"),
-        ("business_unit_ids", units, "business unit"),
+    for selection, ids, what in (
+        ({"team_ids": teams}, teams, "team"),
+        ({"group_ids": groups}, groups, "group"),
+        ({"business_unit_ids": units}, units, "business unit"),
     ):
         if ids:
-            plan.append(
-                SubscriptionSpec("agentsGroup", name=f"agents grouped by {what}", **{attr: ids})
-            )
-            plan.append(
-                SubscriptionSpec("queuesGroup", name=f"queues grouped by {what}", **{attr: ids})
-            )
+            for kind in ("agentsGroup", "queuesGroup"):
+                plan.append(SubscriptionSpec(
+                    kind, name=f"{kind[:-5]} grouped by {what}",
+                    team_ids=selection.get("team_ids", ()),
+                    group_ids=selection.get("group_ids", ()),
+                    business_unit_ids=selection.get("business_unit_ids", ())))
     plan.append(SubscriptionSpec("alerts", name="alerts"))
     return plan
 

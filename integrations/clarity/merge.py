@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeGuard
 
 __all__ = [
     "STATUS_HISTORY_WINDOW",
@@ -135,6 +135,7 @@ def parse_timestamp(text: str) -> datetime | None:
     The contract uses ISO 8601 with `Z` ("2016-10-27T19:56:02.98Z"); the seed's status history
     sample is looser ("2016-1-1 05:00"). Times without an offset are UTC, as the seed says.
     """
+    parsed: datetime | None
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -215,7 +216,7 @@ class _Message:
     items: tuple[_Item, ...]
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     # JSON true/false decode to bool, which Python counts as int; an id is never a bool.
     return isinstance(value, int) and not isinstance(value, bool)
 

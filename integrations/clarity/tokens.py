@@ -84,7 +84,7 @@ def read_claims(token: str, key: str | None) -> dict[str, Any]:
         raise ClarityProtocolError(
             f"the access token is signed {header.get('alg')!r}, expected HS256"
         )
-    options: dict[str, Any] = {
+    options: jwt.types.Options = {
         "verify_exp": False,
         "verify_nbf": False,
         "verify_iat": False,

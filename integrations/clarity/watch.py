@@ -157,8 +157,9 @@ def comparable(item: Mapping[str, Any]) -> dict[str, Any]:
         for modality, bag in (item.get("metrics") or {}).items() if isinstance(bag, Mapping)
     }
     sessions = {
-        modality: sorted(s.get("sessionId") for s in bag.get("sessions", [])
-                         if isinstance(s, Mapping))
+        modality: sorted(session_id for s in bag.get("sessions", [])
+                         if isinstance(s, Mapping)
+                         and (session_id := s.get("sessionId")) is not None)
         for modality, bag in (item.get("sessions") or {}).items() if isinstance(bag, Mapping)
     }
     return {"metrics": metrics, "currentStatus": item.get("currentStatus"),

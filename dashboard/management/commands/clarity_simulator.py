@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from dataclasses import replace
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -54,10 +55,10 @@ class Command(BaseCommand):
                 agents=options["agents"], queues=options["queues"], speed=options["speed"],
                 password=options["password"], client_id=options["client_id"],
                 token_ttl=options["token_ttl"], control=options["control"],
-                # A fixed key from the environment lets a client verify signatures.
-                **({"jwt_key": os.environ["CLARITY_SIMULATOR_JWT_KEY"]}
-                   if os.environ.get("CLARITY_SIMULATOR_JWT_KEY") else {}),
             )
+            # A fixed key from the environment lets a client verify signatures.
+            if os.environ.get("CLARITY_SIMULATOR_JWT_KEY"):
+                config = replace(config, jwt_key=os.environ["CLARITY_SIMULATOR_JWT_KEY"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
 

@@ -485,14 +485,15 @@ class ContactCenter:
                               can_whisper_join=True, can_record=True,
                               scope_team_ids=every_team, scope_queue_ids=frozenset(self.queues),
                               sees_all=True))
-        for bu in self.business_units.values():
-            first, last = names[n_agents + n_teams + 1 + bu.id]
+        for unit in self.business_units.values():
+            first, last = names[n_agents + n_teams + 1 + unit.id]
             self._add_agent(Agent(
-                id=2001 + bu.id, first_name=first, last_name=last,
-                login_name=f"supervisor{bu.id}", team_id=-1, role="supervisor",
+                id=2001 + unit.id, first_name=first, last_name=last,
+                login_name=f"supervisor{unit.id}", team_id=-1, role="supervisor",
                 modalities=MODALITIES, routable=False, can_silent_join=True,
                 can_whisper_join=True, can_record=True,
-                scope_team_ids=frozenset(bu.team_ids), scope_queue_ids=frozenset(bu.queue_ids)))
+                scope_team_ids=frozenset(unit.team_ids),
+                scope_queue_ids=frozenset(unit.queue_ids)))
 
         customer_names = [(f, last) for f in FIRST_NAMES for last in LAST_NAMES]
         rng.shuffle(customer_names)
@@ -507,9 +508,9 @@ class ContactCenter:
 
         disp_ids = itertools.count(1)
         sub_ids = itertools.count(1)
-        for bu in self.business_units.values():
+        for unit in self.business_units.values():
             for name, subs in DISPOSITIONS.items():
-                d = Disposition(next(disp_ids), name, bu.id,
+                d = Disposition(next(disp_ids), name, unit.id,
                                 tuple((next(sub_ids), sub) for sub in subs))
                 self.dispositions[d.id] = d
 

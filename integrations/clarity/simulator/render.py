@@ -171,8 +171,8 @@ def _stat(total: float, count: int) -> Json:
             "count": count}
 
 
-_METRICS_BY_KEY = {(m.entity, m.name): m for m in AGENT_METRICS + AGENT_AGNOSTIC_METRICS
-                   + QUEUE_METRICS}
+_METRICS_BY_KEY: dict[tuple[str, str], Metric] = {
+    (m.entity, m.name): m for m in AGENT_METRICS + AGENT_AGNOSTIC_METRICS + QUEUE_METRICS}
 
 
 def _metric(name: str, entity: str) -> Metric:

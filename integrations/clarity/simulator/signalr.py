@@ -164,7 +164,7 @@ class HubConnection:
         principal: Principal,
         token: str | None,
         ws: web.WebSocketResponse,
-        transport: asyncio.BaseTransport | None,
+        transport: asyncio.Transport | None,
     ) -> None:
         self.connection_id = connection_id
         self.principal = principal
@@ -630,7 +630,7 @@ class SignalRHub:
     # The connection --------------------------------------------------------------------------
 
     async def _run(
-        self, ws: web.WebSocketResponse, transport: asyncio.BaseTransport | None,
+        self, ws: web.WebSocketResponse, transport: asyncio.Transport | None,
         pending: _Negotiated, principal: Principal, token: str | None,
     ) -> None:
         loop = asyncio.get_running_loop()
