@@ -52,7 +52,7 @@ from typing import Any, TextIO  # noqa: E402
 from websockets.sync.client import connect as sync_connect  # noqa: E402
 
 from bench import baseline, clients  # noqa: E402
-from bench.procutil import child_setup, stop, usage  # noqa: E402
+from bench.procutil import Usage, child_setup, stop, usage  # noqa: E402
 from bench.table import AGENT_ROW, STATUSES  # noqa: E402
 
 TARGET_P99_MS = 250.0
@@ -108,6 +108,12 @@ def percentiles(histogram: Counter[int], bucket: float) -> dict[str, float | Non
     return out
 
 
+def total_usage(pids: list[int]) -> Usage:
+    """CPU and memory of several processes together (each counted while it runs)."""
+    parts = [usage(pid) for pid in pids]
+    return Usage(sum(p.cpu_seconds for p in parts), sum(p.rss_bytes for p in parts))
+
+
 def cpu_idle() -> tuple[int, int]:
     """(idle, total) jiffies of the whole machine, from /proc/stat."""
     with open("/proc/stat") as f:
@@ -129,6 +135,9 @@ class Run:
         self.children: list[multiprocessing.process.BaseProcess] = []
         self.recorded: list[tuple[float, str]] = []
         self.snapshot = ""
+        # --workers: redis-server, the bridge and the daphne workers (stopped in this order
+        # reversed: workers, bridge, redis).
+        self.scaleout: list[subprocess.Popen[str]] = []
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Run:
@@ -150,6 +159,9 @@ class Run:
             stop(self.upstream, first=signal.SIGTERM, wait=10)
 
     def stop_server(self) -> None:
+        for process in reversed(self.scaleout):
+            stop(process, first=signal.SIGTERM, wait=15)
+        self.scaleout = []
         if self.server is not None:
             log("stopping the dashboard")
             stop(self.server, first=signal.SIGINT, wait=30)
@@ -236,6 +248,59 @@ class Run:
         log(f"dashboard on port {port} (pid {self.server.pid})")
         return port, token
 
+    def start_scaleout(self, simulator_url: str) -> tuple[list[int], str, list[int]]:
+        """The scale-out deployment of docs/deploy.md without the proxy: redis-server, one
+        `manage.py bridge` and `--workers` daphne workers; clients go to the workers round
+        robin. Returns the workers' ports, the wallboard's token and every server pid."""
+        redis_port = free_port()
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("CLARITY_", "DJANGO_")) and k != "REDIS_URL"}
+        env.update(
+            DATABASE_URL=f"sqlite:///{self.tmp}/bench.sqlite3",
+            DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_LOG_LEVEL="WARNING",
+            REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+            CLARITY_URL=simulator_url, CLARITY_AUTH="basic", CLARITY_USERNAME="supervisor",
+            CLARITY_PASSWORD="demo",  # noqa: S106 - the simulator's documented demo login
+        )
+        self.server_log = (self.tmp / "server.log").open("w")
+
+        def spawn(command: list[str]) -> subprocess.Popen[str]:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter, redis-server
+                command, cwd=ROOT, env=env, stdout=self.server_log, stderr=self.server_log,
+                text=True, preexec_fn=child_setup)
+            self.scaleout.append(process)
+            return process
+
+        spawn(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no"])
+        done = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=env,
+            capture_output=True, text=True, timeout=START_TIMEOUT, check=False)
+        if done.returncode:
+            raise BenchError(f"migrate failed: {done.stderr[-2000:]}")
+        spawn([sys.executable, "manage.py", "bridge"])
+        ports = [free_port() for _ in range(self.args.workers)]
+        for port in ports:
+            spawn([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                   "--websocket_timeout", "-1", "--access-log", "/dev/null",
+                   "dashboard.asgi:application"])
+        deadline = time.monotonic() + START_TIMEOUT
+        for port in ports:
+            self._wait_http(f"http://127.0.0.1:{port}/healthz/", deadline)
+        # The bridge stores the MBU structure when it starts: the wallboard needs it.
+        while True:
+            with contextlib.suppress(OSError, ValueError), urllib.request.urlopen(
+                    f"http://127.0.0.1:{ports[0]}/healthz/", timeout=5) as response:
+                if json.loads(response.read()).get("upstream") == "connected":
+                    break
+            if time.monotonic() > deadline:
+                raise BenchError(f"the bridge did not connect; log:\n{self.server_log_tail()}")
+            time.sleep(0.5)
+        token = self.make_wallboard(env)
+        log(f"scale-out: redis on {redis_port}, bridge, workers on {ports}")
+        return ports, token, [p.pid for p in self.scaleout]
+
     def make_wallboard(self, env: dict[str, str]) -> str:
         """A wallboard with every queue and team on its overview and agents pages: what the
         sockets connect to. Made here, in the bench's own database, so the figures do not
@@ -289,18 +354,24 @@ class Run:
                          f"({detail}); dashboard log:\n{self.server_log_tail()}")
 
     # ------------------------------------------------------------------ a measured phase
-    def phase(self, name: str, url: str, origin: str, pid: int, slots: int, *,
-              record: bool, drive: Callable[[], dict[str, Any]],
+    def phase(self, name: str, url: str | list[str], origin: str, pid: int | list[int],
+              slots: int, *, record: bool, drive: Callable[[], dict[str, Any]],
               every_row: bool = False) -> dict[str, Any]:
+        """`url`, `pid`: one server, or several (--workers: the client processes are spread
+        over the workers' URLs, and the server's CPU and memory are those of every process
+        of the deployment together)."""
+        urls = [url] if isinstance(url, str) else url
+        pids = [pid] if isinstance(pid, int) else pid
         a = self.args
         procs = a.client_procs or max(1, math.ceil(a.clients / PER_CLIENT_PROCESS))
         shares = [a.clients // procs + (1 if i < a.clients % procs else 0) for i in range(procs)]
-        before = usage(pid)
+        before = total_usage(pids)
         pipes: list[Connection] = []
         started = time.perf_counter()
         for i, count in enumerate(shares):
             mine, theirs = self.ctx.Pipe()
-            spec = clients.Spec(url=url, count=count, origin=origin, table=str(self.table),
+            spec = clients.Spec(url=urls[i % len(urls)], count=count, origin=origin,
+                                table=str(self.table),
                                 slots=slots, record=record and i == 0, every_row=every_row)
             child = self.ctx.Process(target=clients.run, args=(spec, theirs), daemon=True,
                                      name=f"fanout-clients-{i}")
@@ -312,7 +383,7 @@ class Run:
         log(f"{name}: {a.clients} sockets connected in {connect_seconds:.1f} s "
             f"({procs} client processes)")
         time.sleep(1.0)  # let connection bookkeeping settle before reading the memory
-        idle = usage(pid)
+        idle = total_usage(pids)
         for p in pipes:
             p.send(("measure", None))
         machine0 = cpu_idle()
@@ -320,7 +391,7 @@ class Run:
         driven = drive()
         t_done = time.time()
         time.sleep(a.drain)
-        busy = usage(pid)
+        busy = total_usage(pids)
         machine1 = cpu_idle()
         t_stop = time.time()
         for p in pipes:
@@ -432,11 +503,20 @@ class Run:
     def ours(self) -> tuple[dict[str, Any], int]:
         a = self.args
         info = self.start_upstream()
-        port, token = self.start_server(info["url"])
+        urls: list[str] = []
+        pids: list[int] = []
+        if a.workers:
+            ports, token, pids = self.start_scaleout(info["url"])
+            urls = [f"ws://127.0.0.1:{port}/ws/wallboard/{token}/" for port in ports]
+            port = ports[0]
+        else:
+            port, token = self.start_server(info["url"])
         origin = f"http://127.0.0.1:{port}"
         url = f"ws://127.0.0.1:{port}/ws/wallboard/{token}/"
         self.wait_for_picture(url, origin, info["agents"])
-        if self.server is None or self.upstream is None:
+        if self.server is not None:
+            pids = [self.server.pid]
+        if not pids or self.upstream is None:
             raise BenchError("the stack is not running")
         upstream = self.upstream
 
@@ -449,7 +529,7 @@ class Run:
             result["expected_per_socket"] = result["timed"]
             return result
 
-        summary = self.phase("ours", url, origin, self.server.pid, info["slots"], record=True,
+        summary = self.phase("ours", urls or url, origin, pids, info["slots"], record=True,
                              drive=drive)
         if a.dump_frames:
             # What one socket got, to see what the frames are made of.
@@ -517,6 +597,8 @@ class Run:
             "bench": "fanout",
             "command": "bench/fanout.py " + shlex.join(sys.argv[1:]),
             "clients": a.clients, "rate": a.rate, "seconds": a.seconds, "agents": a.agents,
+            # 0: the demo's one process; N: redis-server, a bridge and N daphne workers.
+            "workers": a.workers,
             "tick_s": a.tick, "traffic": a.traffic,
             # bench/table.py: a status comes back to the same (agent, status) slot after this
             # long; a latency longer than it is matched to a later change, so reads too short.
@@ -560,6 +642,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--traffic", action="store_true",
                         help="keep the simulator's own traffic model running on top")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare baseline")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="scale-out: redis-server, one bridge and N daphne workers "
+                             "(docs/deploy.md, without the proxy) instead of the demo's one "
+                             "process (0)")
     parser.add_argument("--profile", metavar="FILE",
                         help="run the dashboard under cProfile, stats written to FILE")
     parser.add_argument("--dump-frames", metavar="FILE",

@@ -78,3 +78,19 @@ def test_the_ratios_compare_ours_with_the_bare_baseline(result: dict[str, Any]) 
     for name in ("throughput", "messages", "latency_p99", "server_cpu", "capacity"):
         assert ratio[name] is not None and ratio[name] > 0, name
     assert set(result["target"]) == {"p99_ms", "throughput_ratio", "met"}
+
+
+def test_the_scale_out_run_spreads_clients_over_workers_and_delivers_everything() -> None:
+    # --workers 2: redis-server, a bridge, two daphne workers; two client processes, one per
+    # worker. Every client gets every change, as with the demo's one process.
+    done = subprocess.run([sys.executable, "bench/fanout.py", "--quick", "--workers", "2",
+                           "--client-procs", "2", "--no-baseline"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["workers"] == 2
+    ours = result["ours"]
+    assert ours["clients_with_messages"] == result["clients"]
+    assert ours["delivered_fraction"] == 1.0
+    _sane_latencies(ours["latency_ms"])
+    assert "scale-out: redis on" in done.stderr
