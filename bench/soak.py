@@ -1,0 +1,208 @@
+"""Soak: the demo stack for a long stretch of accelerated simulated traffic, with pages
+connected the whole time. Memory must stay flat and the pages must end equal to the upstream.
+
+    .venv/bin/python bench/soak.py [--minutes 10] [--speed 60] [--clients 100]
+
+`manage.py demo --speed S` (simulator, bridge and daphne in one process) runs for M minutes of
+wall clock: S x M simulated minutes (the default: ten simulated hours in ten minutes, a busy
+day's traffic model). C wallboard sockets stay connected throughout, apply every diff to the
+agent statuses they hold, and acknowledge once a second as pages do. The process's resident
+memory is sampled every `--sample` seconds. At the end, every agent's status is compared three
+ways: what each long-connected socket holds, what a fresh socket's snapshot shows, and what the
+simulator's REST API says (read just before and just after the snapshot: an agent that changed
+between the two reads is not counted). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python bench/soak.py`
+    sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
+
+from bench.fanout import BenchError, free_port, log  # noqa: E402
+from bench.procutil import child_setup, stop, usage  # noqa: E402
+from bench.table import AGENT_ROW  # noqa: E402
+
+CLIENT_ID = "0224C392-3845-4AC0-B1A0-D63706181BA7"
+
+
+class Page:
+    """A wallboard socket that keeps what it was sent, as live.js does."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.statuses: dict[int, str] = {}
+        self.seq = 0
+        self.acked = 0
+        self.messages = 0
+
+    def apply(self, text: str) -> None:
+        header, _, _ = text.partition("-->")
+        meta = json.loads(header[len("<!--live "):]) if header.startswith("<!--live ") else {}
+        if meta.get("kind") in ("snapshot", "diff"):
+            self.seq = int(meta["seq"])
+            self.messages += 1
+        for match in AGENT_ROW.finditer(text):
+            self.statuses[int(match[1])] = match[2]
+
+    async def read(self) -> None:
+        async for message in self.ws:
+            self.apply(message if isinstance(message, str) else message.decode())
+
+    async def acknowledge(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self.seq != self.acked:
+                self.acked = self.seq
+                await self.ws.send(json.dumps({"type": "ack", "seq": self.seq}))
+
+
+async def open_page(url: str, origin: str) -> Page:
+    ws = await connect(url, origin=origin, compression=None,  # type: ignore[arg-type]
+                       max_size=None, ping_interval=None)
+    page = Page(ws)
+    page.apply(str(await asyncio.wait_for(ws.recv(), 60)))
+    return page
+
+
+def upstream_statuses(simulator: str, agent_ids: list[int]) -> dict[int, str]:
+    with httpx.Client(base_url=simulator, timeout=30) as client:
+        token = client.post("/webauth/token", auth=("supervisor", "demo"),
+                            data={"grant_type": "urn:connect.auth:windows",
+                                  "client_id": CLIENT_ID}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        found = {}
+        for agent_id in agent_ids:
+            answer = client.get(f"/webapi/api/v2/agentStatus/{agent_id}", headers=headers)
+            if answer.status_code == 200:
+                found[agent_id] = str((answer.json().get("currentStatus") or {})
+                                      .get("agentStatus", ""))
+        return found
+
+
+async def soak(args: argparse.Namespace, url: str, origin: str, pid: int,
+               simulator: str) -> dict[str, Any]:
+    pages = [await open_page(url, origin) for _ in range(args.clients)]
+    tasks = [asyncio.create_task(coro) for page in pages
+             for coro in (page.read(), page.acknowledge())]
+    samples: list[tuple[float, float]] = []
+    started = time.monotonic()
+    end = started + 60 * args.minutes
+    while time.monotonic() < end:
+        samples.append((round(time.monotonic() - started), usage(pid).rss_bytes / 2**20))
+        log(f"{samples[-1][0]:>5} s: rss {samples[-1][1]:.1f} MiB, "
+            f"{sum(p.messages for p in pages)} messages to the pages")
+        await asyncio.sleep(min(args.sample, max(0.0, end - time.monotonic())))
+    agent_ids = sorted(pages[0].statuses)
+    # A fresh snapshot against the upstream's REST answers read just before and after it.
+    before = await asyncio.to_thread(upstream_statuses, simulator, agent_ids)
+    fresh = await open_page(url, origin)
+    after = await asyncio.to_thread(upstream_statuses, simulator, agent_ids)
+    steady = [a for a in agent_ids if before.get(a) == after.get(a)]
+    upstream_mismatch = [a for a in steady
+                         if fresh.statuses.get(a, "").lower() != before[a].lower()]
+    # The long-connected pages against a fresh snapshot, with the upstream's pushes held
+    # (the simulator's stall fault) so that nothing is in flight: they must be equal.
+    async with httpx.AsyncClient(base_url=simulator) as control:
+        (await control.post("/_simulator/control",
+                            json={"action": "stall", "seconds": 8})).raise_for_status()
+        await asyncio.sleep(3)  # what was on its way arrives
+        held = await open_page(url, origin)
+        await asyncio.sleep(1)
+        page_mismatch = sum(1 for page in pages for a in agent_ids
+                            if page.statuses.get(a) != held.statuses.get(a))
+        (await control.post("/_simulator/control", json={"action": "clear"})).raise_for_status()
+    await held.ws.close()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for page in [*pages, fresh]:
+        await page.ws.close()
+    rss = [value for _, value in samples]
+    half = len(rss) // 2
+    return {
+        "rss_mib": {"first": round(rss[0], 1), "last": round(rss[-1], 1),
+                    "max": round(max(rss), 1),
+                    # Second half against the first: warm-up excluded, growth shows.
+                    "second_half_minus_first_half": round(
+                        sum(rss[half:]) / max(1, len(rss) - half) - sum(rss[:half]) / max(1, half),
+                        1) if half else None},
+        "samples": samples,
+        "messages_to_pages": sum(p.messages for p in pages),
+        "agents": len(agent_ids),
+        # Against the upstream: agents that changed between the two REST reads are left out.
+        "agents_compared_with_upstream": len(steady),
+        "snapshot_vs_upstream_mismatches": len(upstream_mismatch),
+        "long_connected_vs_snapshot_mismatches": page_mismatch,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--sample", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
+        port, sim_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("CLARITY_", "DJANGO_")) and k != "REDIS_URL"}
+        env.update(DATABASE_URL=f"sqlite:///{tmp}/soak.sqlite3", DJANGO_DEBUG="0",
+                   DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+                   DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_LOG_LEVEL="WARNING")
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+            [sys.executable, "manage.py", "demo", "--port", str(port), "--simulator-port",
+             str(sim_port), "--speed", str(args.speed)], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=open(f"{tmp}/server.log", "w"),  # noqa: SIM115
+            text=True, preexec_fn=child_setup)
+        try:
+            wallboard = ""
+            deadline = time.monotonic() + 120
+            while not wallboard:
+                line = server.stdout.readline() if server.stdout else ""
+                if not line or time.monotonic() > deadline:
+                    raise BenchError("the demo did not start: "
+                                     + Path(f"{tmp}/server.log").read_text()[-2000:])
+                if line.startswith("Wallboard: "):
+                    wallboard = line.split(": ", 1)[1].strip()
+            token = wallboard.rstrip("/").rsplit("/", 1)[1]
+            # The demo's wallboard, with its agents page too: the agent rows are compared.
+            subprocess.run(
+                [sys.executable, "manage.py", "shell", "-c",
+                 "from dashboard.models import Wallboard; "
+                 "Wallboard.objects.update(pages=['overview', 'agents'])"],
+                cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+            origin = f"http://127.0.0.1:{port}"
+            url = f"ws://127.0.0.1:{port}/ws/wallboard/{token}/"
+            time.sleep(3)  # the bridge's first snapshot
+            result = asyncio.run(soak(args, url, origin, server.pid,
+                                      f"http://127.0.0.1:{sim_port}"))
+        finally:
+            stop(server, first=signal.SIGINT, wait=30)
+    print(json.dumps({"bench": "soak", "command": "bench/soak.py " + " ".join(sys.argv[1:]),
+                      "minutes": args.minutes, "speed": args.speed,
+                      "simulated_hours": round(args.minutes * args.speed / 60, 2),
+                      "clients": args.clients, **result}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
