@@ -118,10 +118,10 @@ class Clients:
         return sock
 
     async def acknowledge(self) -> None:
-        """As live.js does: once a second, each socket says the last seq it has read (the
+        """As live.js does: every 5 s, each socket says the last seq it has read (the
         dashboard stops sending diffs to a page that does not; the baseline ignores them)."""
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(5.0)
             for sock in list(self.sockets):
                 if sock.seq is not None and sock.seq != sock.acked:
                     sock.acked = sock.seq

@@ -38,11 +38,16 @@ MAX_FRAME = 1024
 
 class LiveConsumer(AsyncWebsocketConsumer):
     heartbeat_seconds = live.HEARTBEAT_SECONDS
-    # A page that has not acknowledged this many messages gets no more diffs until it has
-    # (then a snapshot): what a slow page costs stays bounded (docs/browser-protocol.md).
-    max_unacked = 100
-    # ...and is closed with CLOSE_TOO_SLOW if it stays that far behind this long.
-    behind_close_seconds = 30.0
+    @property
+    def max_unacked(self) -> int:
+        """A page that has not acknowledged this many messages gets no more diffs until it
+        has (then a snapshot): what a slow page costs stays bounded (browser-protocol.md)."""
+        return int(settings.LIVE_MAX_UNACKED)
+
+    @property
+    def behind_close_seconds(self) -> float:
+        """...and is closed with CLOSE_TOO_SLOW if it stays that far behind this long."""
+        return float(settings.LIVE_BEHIND_CLOSE_SECONDS)
     # A socket lives for weeks: this often its viewer is checked again (a user disabled or
     # logged out, a wallboard revoked: closed; a scope changed in admin: followed).
     recheck_seconds = 60.0

@@ -167,6 +167,11 @@ CACHES = {"default": (
 # Prometheus scrapes /metrics/ with this bearer token (or a staff user's session); empty: staff
 # only. A secret: from the environment only.
 METRICS_TOKEN = env_str("DASHBOARD_METRICS_TOKEN", "")
+# A live page acknowledges what it has read every 5 s; one with more unacknowledged messages
+# than this gets no diffs until it catches up (then a snapshot), and is closed if it stays
+# behind that long (docs/browser-protocol.md). At ~20 messages/s a page, 1000 is 50 s behind.
+LIVE_MAX_UNACKED = env_int("DASHBOARD_LIVE_MAX_UNACKED", 1000, minimum=10)
+LIVE_BEHIND_CLOSE_SECONDS = env_int("DASHBOARD_LIVE_BEHIND_CLOSE_SECONDS", 30, minimum=1)
 # With REDIS_URL, `manage.py bridge` runs as the active bridge or a standby (dashboard.leader):
 # a standby takes over within this many seconds of the active one dying.
 BRIDGE_LEASE_SECONDS = env_int("BRIDGE_LEASE_SECONDS", 5, minimum=1, maximum=300)

@@ -10,7 +10,7 @@
  *   message by (epoch, seq); asks for a snapshot ({"type":"resync"}) on a gap or a new epoch;
  * - reconnects after every close, whatever the code, with backoff and jitter, and when the
  *   socket stays silent for two heartbeat periods;
- * - tells the server, once a second, the last seq it has read ({"type":"ack","seq":n}), so
+ * - tells the server, every 5 s, the last seq it has read ({"type":"ack","seq":n}), so
  *   that the server stops queueing diffs for a page that does not keep up (it sends a fresh
  *   snapshot once the page catches up);
  * - reloads the page after a deploy, when the server asks, and after a long outage;
@@ -41,6 +41,8 @@
   // Close code a consumer uses when the session is gone: the page reloads (and so lands on the
   // login page) instead of knocking on the socket forever.
   var CLOSE_SESSION_ENDED = 4401;
+  // How often the page tells the server what it has read ({"type":"ack"}).
+  var ACK_EVERY_MS = 5000;
   // Close code the page uses when it drops a socket itself (silence, resync timeout, ...).
   var CLOSE_CLIENT_RECONNECT = 4000;
   var MAX_TOASTS = 5;
@@ -112,6 +114,7 @@
     seq: null,
     synced: false,
     acked: null, // the last seq this page told the server it has read (on this connection)
+    ackAt: 0, // when it said so
     awaiting: false, // a resync was requested and its snapshot has not arrived yet
     resyncAt: 0,
     lastMsg: loadedAt, // any message at all (heartbeats included)
@@ -570,8 +573,12 @@
   }
 
   function sendAck() {
-    if (S.wrapper && S.open && typeof S.seq === 'number' && S.seq !== S.acked) {
+    // Every few seconds: each frame a page sends costs the server a task switch, and 1000
+    // wallboards acking every second were a measurable share of its time (docs/benchmarks.md).
+    if (S.wrapper && S.open && typeof S.seq === 'number' && S.seq !== S.acked &&
+        now() - S.ackAt >= ACK_EVERY_MS) {
       S.acked = S.seq;
+      S.ackAt = now();
       S.wrapper.send(JSON.stringify({ type: 'ack', seq: S.seq }));
     }
   }

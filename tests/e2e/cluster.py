@@ -217,7 +217,9 @@ def start_cluster(tmp: Path, *, bridges: int = 2, workers: int = 2) -> Iterator[
         DJANGO_DEBUG="0", DJANGO_SECRET_KEY="cluster-test-" + "x" * 50,
         DJANGO_ALLOWED_HOSTS="localhost,127.0.0.1", DJANGO_SECURE_SSL_REDIRECT="0",
         DJANGO_STATIC_ROOT=str(tmp / "static"), BRIDGE_LEASE_SECONDS=str(LEASE_SECONDS),
-        DASHBOARD_BUILD_ID="cluster-test", DASHBOARD_PROXY_COUNT="1", PYTHONUNBUFFERED="1")
+        DASHBOARD_BUILD_ID="cluster-test", DASHBOARD_PROXY_COUNT="1", PYTHONUNBUFFERED="1",
+        # The slow-page test: behind after 50 messages, closed after 10 s (not 1000 and 30).
+        DASHBOARD_LIVE_MAX_UNACKED="50", DASHBOARD_LIVE_BEHIND_CLOSE_SECONDS="10")
     cluster = Cluster(tmp, server, env)
     try:
         cluster.manage("migrate", "--no-input")

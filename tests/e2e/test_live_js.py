@@ -325,17 +325,17 @@ def test_snapshot_then_diffs_swap_elements_by_id(page: Page, serve) -> None:
     assert page.evaluate("window.clarityLive.state().seq") == 3
 
 
-def test_the_page_acknowledges_what_it_read_once_a_second(page: Page, serve) -> None:
+def test_the_page_acknowledges_what_it_read_every_few_seconds(page: Page, serve) -> None:
     server = serve()
     conn = open_live(page, server)  # snapshot seq 1
-    wait_until(lambda: conn.acks[-1:] == [1], 3, "an ack of the snapshot")
+    wait_until(lambda: conn.acks[-1:] == [1], 7, "an ack of the snapshot")
     for seq in range(2, 6):
         conn.send(frame("diff", seq, tile("a", f"a{seq}")))
     expect(page.locator("#tile-a")).to_have_text("a5")
-    wait_until(lambda: conn.acks[-1:] == [5], 3, "an ack of the last diff")
-    # One ack per second at most, and none while nothing new was read.
-    time.sleep(1.5)
-    assert conn.acks == sorted(set(conn.acks)) and len(conn.acks) <= 3, conn.acks
+    wait_until(lambda: conn.acks[-1:] == [5], 7, "an ack of the last diff")
+    # No more than one every 5 s, and none while nothing new was read.
+    time.sleep(2)
+    assert conn.acks == [1, 5], conn.acks
 
 
 def test_a_reconnecting_page_says_so_in_its_socket_url(page: Page, serve) -> None:
