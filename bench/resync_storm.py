@@ -32,6 +32,7 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 from websockets.asyncio.client import connect  # noqa: E402
+from websockets.exceptions import InvalidHandshake, InvalidMessage  # noqa: E402
 
 from bench.fanout import BenchError, Run, log, raise_fd_limit, total_usage  # noqa: E402
 
@@ -46,7 +47,8 @@ async def _snapshot(url: str, origin: str) -> tuple[Any, float]:
             ws = await connect(url, origin=origin, compression=None,  # type: ignore[arg-type]
                                max_size=None, ping_interval=None, open_timeout=60)
             break
-        except OSError:
+        except (OSError, InvalidHandshake, InvalidMessage, TimeoutError):
+            # As a page would: a busy server may drop a handshake; try again, later.
             await asyncio.sleep(0.25 * 2**attempt)
     else:
         raise RuntimeError("could not connect")
