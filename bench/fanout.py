@@ -212,18 +212,24 @@ class Run:
             raise BenchError(f"{what} exited (code {code}) before answering")
         return ready[0]
 
-    def start_server(self, simulator_url: str) -> tuple[int, str]:
-        port = free_port()
+    def server_env(self, simulator_url: str, **extra: str) -> dict[str, str]:
+        """The dashboard's environment: production settings (no debug bookkeeping in the
+        figures), the bench's own database, the simulator as its Clarity."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("CLARITY_", "DJANGO_")) and k != "REDIS_URL"}
         env.update(
             DATABASE_URL=f"sqlite:///{self.tmp}/bench.sqlite3",
-            # Production settings: no debug bookkeeping in the figures.
             DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_LOG_LEVEL="WARNING",
             CLARITY_URL=simulator_url, CLARITY_AUTH="basic", CLARITY_USERNAME="supervisor",
             CLARITY_PASSWORD="demo",  # noqa: S106 - the simulator's documented demo login
+            **extra,
         )
+        return env
+
+    def start_server(self, simulator_url: str) -> tuple[int, str]:
+        port = free_port()
+        env = self.server_env(simulator_url)
         command = [sys.executable]
         if self.args.profile:
             command += ["-m", "cProfile", "-o", str(Path(self.args.profile).resolve())]
@@ -253,16 +259,7 @@ class Run:
         `manage.py bridge` and `--workers` daphne workers; clients go to the workers round
         robin. Returns the workers' ports, the wallboard's token and every server pid."""
         redis_port = free_port()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("CLARITY_", "DJANGO_")) and k != "REDIS_URL"}
-        env.update(
-            DATABASE_URL=f"sqlite:///{self.tmp}/bench.sqlite3",
-            DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_LOG_LEVEL="WARNING",
-            REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-            CLARITY_URL=simulator_url, CLARITY_AUTH="basic", CLARITY_USERNAME="supervisor",
-            CLARITY_PASSWORD="demo",  # noqa: S106 - the simulator's documented demo login
-        )
+        env = self.server_env(simulator_url, REDIS_URL=f"redis://127.0.0.1:{redis_port}/0")
         self.server_log = (self.tmp / "server.log").open("w")
 
         def spawn(command: list[str]) -> subprocess.Popen[str]:

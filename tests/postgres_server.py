@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis_server import free_port
+from tests.redis_server import free_port, terminate
 
 
 def _binary(name: str) -> str:
@@ -62,12 +62,6 @@ class PostgresServer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # runuser passes it on: a "smart" shutdown
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, wait=20)  # runuser passes it on: a "smart" shutdown
         self.process = None
         shutil.rmtree(self.directory, ignore_errors=True)

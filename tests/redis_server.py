@@ -12,6 +12,17 @@ from pathlib import Path
 import pytest
 
 
+def terminate(process: subprocess.Popen[bytes] | None, wait: float = 10) -> None:
+    """Stop a server the test started: SIGTERM (its clean shutdown), then SIGKILL."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,13 +67,7 @@ class RedisServer:
             return False
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.process = None
 
     def restart(self, down_seconds: float = 0.0) -> None:
