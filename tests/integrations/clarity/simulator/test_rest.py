@@ -581,10 +581,27 @@ def test_recording_authorization(simulator: SimulatorThread, api: Api) -> None:
         assert api("supervisor").post(f"{path}/99999").status_code == 401
         # GET is not a recording call.
         assert api("supervisor").get(f"{path}/2").status_code == 405
-    # An agent on no session: 200 with an empty list (seed). A lead never takes sessions.
-    response = api("supervisor").post("/v2/sessions/callcontrol/stopRecordingSessions/1003")
-    assert response.status_code == 200
-    assert response.json() == {"items": [], "count": 0}
+    # An agent on no session: 200 with an empty list (seed). The model keeps moving (leads join
+    # sessions, idle agents are offered calls), so an agent found idle may have taken a session
+    # by the time the request lands: then the model must show it, and another agent is tried.
+    def idle_agent(cc: ContactCenter) -> int:
+        busy = {p.agent_id for s in cc.sessions.values()
+                if not s.has_ended and s.status in ("Active", "AfterCall")
+                for p in s.participations if p.status in ("Accepted", "AfterCall")}
+        idle = sorted(a.id for a in cc.agents.values() if a.id not in busy)
+        logged_out = [i for i in idle if cc.agents[i].status == "loggedOut"]
+        return (logged_out or idle)[0]
+
+    for _attempt in range(5):
+        agent_id = on_model(simulator, idle_agent)
+        response = api("supervisor").post(
+            f"/v2/sessions/callcontrol/stopRecordingSessions/{agent_id}")
+        assert response.status_code == 200
+        if response.json() == {"items": [], "count": 0}:
+            break
+        assert on_model(simulator, idle_agent) != agent_id, response.json()
+    else:
+        raise AssertionError("every idle agent answered with sessions")
 
 
 def test_unregister_ends_the_callers_visible_sessions(simulator: SimulatorThread,
