@@ -104,11 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="cProfile the one-process dashboard into FILE (not with --workers)")
     args = parser.parse_args(argv)
     # What bench/fanout.py's Run needs besides these.
     run_args = argparse.Namespace(
         clients=args.clients, workers=args.workers, agents=args.agents, rate=args.rate,
-        seconds=6.0, tick=0.1, traffic=False, profile=None, client_procs=0, drain=0.0,
+        seconds=6.0, tick=0.1, traffic=False, profile=args.profile, client_procs=0, drain=0.0,
         no_baseline=True, dump_frames=None, quick=False)
     raise_fd_limit(args.clients * 2 + 256)
     with tempfile.TemporaryDirectory(prefix="resync-storm-") as tmp, \

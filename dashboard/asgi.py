@@ -21,7 +21,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from dashboard.daphne_close import allow_registered_close_codes  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
+
+# Slow pages are told "try again later" with its registered code, 1013 (dashboard.daphne_close).
+allow_registered_close_codes()
 
 application = ProtocolTypeRouter(
     {

@@ -26,10 +26,9 @@ from . import live, mbu, metrics, ratelimit, store
 log = logging.getLogger(__name__)
 
 
-# "Try again later" for a page that stayed too far behind. The standard code for it is 1013,
-# but daphne's WebSocket library (autobahn) lets an application close only with 1000 or
-# 3000-4999 (and raises otherwise, leaving the socket open): 4000 + 1013's last three digits.
-CLOSE_TOO_SLOW = 4013
+# "Try again later" for a page that stayed too far behind (daphne needs
+# dashboard.daphne_close to send it: its WebSocket library allows only 1000 and 3000-4999).
+CLOSE_TOO_SLOW = 1013
 
 # Pages send small JSON commands ({"type":"resync"}, {"type":"ack","seq":n}); anything longer is
 # not read at all.

@@ -29,7 +29,7 @@ RESYNCS = Counter("dashboard_resyncs_total",
 DROPPED = Counter("dashboard_dropped_messages_total",
                   "Diffs not sent to a page that did not keep up (it gets a snapshot later)")
 SLOW_CLOSED = Counter("dashboard_slow_pages_closed_total",
-                      "Pages closed (4013, try again later) for staying too far behind")
+                      "Pages closed (1013, try again later) for staying too far behind")
 IGNORED_FRAMES = Counter("dashboard_ignored_frames_total",
                          "Frames from pages that were ignored, by why", ["reason"])
 FANOUT_LATENCY = Histogram(
