@@ -203,10 +203,9 @@ class Bridge:
         await self.publish([key])
 
     def snapshot(self, groups: Iterable[str]) -> dict[str, Any]:
-        keys = self.state.keys_for(groups)
-        html = self.state.snapshot_html(keys)
+        html, versions = self.state.snapshot(groups)
         return {"type": "live.snapshot", "epoch": self.state.epoch, "html": html,
-                "versions": self.state.versions(keys), "meta": self.state.meta("snapshot", 0)}
+                "versions": versions, "meta": self.state.meta("snapshot", 0)}
 
     async def _status_loop(self) -> None:
         """Every consumer's heartbeat carries the bridge's epoch and the upstream's health."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -394,6 +395,24 @@ def render_widget(key: EntityKey, item: Mapping[str, Any], names: Mapping[str, s
     return ""
 
 
+# Distinct sets of groups whose latest snapshot is kept (scopes, wallboards, agent pages).
+SNAPSHOTS_KEPT = 64
+
+
+@dataclass
+class _Snapshot:
+    """LiveState.snapshot()'s latest snapshot of one set of groups, and what it was built from."""
+
+    basis: tuple[Any, ...]
+    pieces: dict[EntityKey, str] = field(default_factory=dict)
+    versions: dict[EntityKey, int] = field(default_factory=dict)
+    picture_version: int = 0
+    touches: int = 0
+    second: int = 0
+    html: str | None = None
+    wire_versions: dict[str, int] = field(default_factory=dict)
+
+
 @dataclass
 class LiveState:
     """What the bridge knows: the merged picture, the epoch and the upstream's health."""
@@ -424,6 +443,12 @@ class LiveState:
     # render()'s cache: (key, oob) -> (what the HTML was rendered from, the HTML).
     _rendered: dict[tuple[EntityKey, bool], tuple[tuple[Any, ...], str]] = field(
         default_factory=dict, repr=False, compare=False)
+    # snapshot()'s: the latest snapshot of each set of groups, brought up to date on request.
+    _snapshots: OrderedDict[frozenset[str], _Snapshot] = field(
+        default_factory=OrderedDict, repr=False, compare=False)
+    # touch()'s count, and each touched entity's count when it was last touched.
+    _touches: int = field(default=0, repr=False, compare=False)
+    _touched_at: dict[EntityKey, int] = field(default_factory=dict, repr=False, compare=False)
 
     def new_epoch(self) -> None:
         self.epoch = uuid.uuid4().hex[:12]
@@ -481,8 +506,10 @@ class LiveState:
     def touch(self, keys: Iterable[EntityKey]) -> None:
         """Widgets that render differently without an upstream change (new threshold rules, a
         new sparkline minute): raise their versions, so that pages take the re-render."""
+        self._touches += 1
         for key in keys:
             self.bumps[key] = self.bumps.get(key, 0) + 1
+            self._touched_at[key] = self._touches
 
     def acknowledge(self, alert_id: int, by: str, at: str) -> EntityKey:
         """Record an acknowledgement; returns the alert's key, whose version it raised."""
@@ -532,18 +559,84 @@ class LiveState:
             raised = None
         return item.get("isActive") is False, -raised.timestamp() if raised else 0.0
 
-    def snapshot_html(self, keys: Iterable[EntityKey]) -> str:
-        """Every widget of `keys`; alerts fill the alert list as a whole (the page may not
-        have their elements yet), the rest replace their placeholders by id."""
+    def snapshot_html(self, keys: Iterable[EntityKey],
+                      rendered: Mapping[EntityKey, str] | None = None) -> str:
+        """Every widget of `keys` (rendered now, or taken from `rendered`); alerts fill the
+        alert list as a whole (the page may not have their elements yet), the rest replace
+        their placeholders by id."""
         widgets, alert_keys = [], []
         for key in keys:
             if key[0] == "alert":
                 alert_keys.append(key)
             else:
-                widgets.append(self.render(key, oob=True))
+                widgets.append(rendered[key] if rendered is not None
+                               else self.render(key, oob=True))
         # In the pages' order (views._alerts): active ones first, then the newest first.
         alert_keys.sort(key=self._alert_order)
-        alerts = [self.render(key, oob=False) for key in alert_keys]
+        alerts = [rendered[key] if rendered is not None else self.render(key, oob=False)
+                  for key in alert_keys]
         alert_list = (f'<div hx-swap-oob="innerHTML:{ALERTS_CONTAINER}">'
                       f'{"".join(alerts)}</div>')
         return "".join(widgets) + alert_list
+
+    def snapshot(self, groups: Iterable[str]) -> tuple[str, dict[str, int]]:
+        """The snapshot of `groups` (snapshot_html of keys_for) and the versions it shows.
+
+        When every page reconnects at once (a deploy, a proxy restart) most ask for the same
+        groups (the TVs of one wallboard, supervisors of one scope): building each from every
+        widget cost the bridge ~11 ms for a wallboard, and 1000 of them did not finish
+        (docs/benchmarks.md). So the last snapshot of each set of groups is kept, and a request
+        brings it up to date with what changed since (the picture's changed_since, touches,
+        the clock's second for tiles and panels) instead of starting over. What it returns is
+        what a fresh build would: test_live_snapshot.py compares the two."""
+        wanted = frozenset(groups)
+        second = int(time.time())  # before rendering: a render that crosses it is redone
+        picture = self.picture.picture
+        basis = (self.epoch, picture, self.names, self.labels, get_language())
+        memo = self._snapshots.get(wanted)
+        if memo is None or not all(a is b or a == b
+                                   for a, b in zip(memo.basis, basis, strict=True)):
+            memo = _Snapshot(basis=basis)
+            for key in self.keys_for(wanted):
+                memo.pieces[key] = self.render(key, oob=key[0] != "alert")
+                memo.versions[key] = self.version(key)
+        else:
+            self._bring_up_to_date(memo, wanted, second)
+        memo.picture_version, memo.touches = picture.version, self._touches
+        memo.second = second
+        self._snapshots[wanted] = memo
+        self._snapshots.move_to_end(wanted)
+        while len(self._snapshots) > SNAPSHOTS_KEPT:
+            self._snapshots.popitem(last=False)
+        if memo.html is None:
+            memo.html = self.snapshot_html(memo.pieces, memo.pieces)
+            memo.wire_versions = {json.dumps(list(k)): v for k, v in memo.versions.items()}
+        return memo.html, dict(memo.wire_versions)
+
+    def _bring_up_to_date(self, memo: _Snapshot, wanted: frozenset[str], second: int) -> None:
+        picture = self.picture.picture
+        changed = set(picture.changed_since(memo.picture_version))
+        if self._touches != memo.touches:
+            changed.update(key for key, at in self._touched_at.items() if at > memo.touches)
+        if second != memo.second:
+            # Queue tiles' levels and panels' timelines move with the clock (render()).
+            changed.update(key for key in memo.pieces if key[0] in ("queue", PANEL))
+        for key in list(changed):
+            if key[0] == "agent" and f"{PANEL}.{key[1]}" in wanted:
+                changed.add((PANEL, int(key[1])))
+        for key in changed:
+            if key[0] == PANEL:
+                shown = (f"{PANEL}.{key[1]}" in wanted
+                         and picture.get(self._source(key), copy=False) is not None)
+            else:
+                shown = (picture.get(key, copy=False) is not None
+                         and self.route(key) in wanted)
+            if shown:
+                memo.pieces[key] = self.render(key, oob=key[0] != "alert")
+                memo.versions[key] = self.version(key)
+            elif key in memo.pieces:
+                del memo.pieces[key]
+                del memo.versions[key]
+            else:
+                continue
+            memo.html = None
