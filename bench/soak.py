@@ -98,17 +98,19 @@ def upstream_statuses(simulator: str, agent_ids: list[int]) -> dict[int, str]:
 
 
 async def soak(args: argparse.Namespace, url: str, origin: str, pid: int,
-               simulator: str) -> dict[str, Any]:
+               simulator: str, simulator_pid: int) -> dict[str, Any]:
     pages = [await open_page(url, origin) for _ in range(args.clients)]
     tasks = [asyncio.create_task(coro) for page in pages
              for coro in (page.read(), page.acknowledge())]
     samples: list[tuple[float, float]] = []
+    simulator_rss: list[float] = []
     started = time.monotonic()
     end = started + 60 * args.minutes
     while time.monotonic() < end:
         samples.append((round(time.monotonic() - started), usage(pid).rss_bytes / 2**20))
-        log(f"{samples[-1][0]:>5} s: rss {samples[-1][1]:.1f} MiB, "
-            f"{sum(p.messages for p in pages)} messages to the pages")
+        simulator_rss.append(usage(simulator_pid).rss_bytes / 2**20)
+        log(f"{samples[-1][0]:>5} s: rss {samples[-1][1]:.1f} MiB (simulator "
+            f"{simulator_rss[-1]:.1f} MiB), {sum(p.messages for p in pages)} messages to the pages")
         await asyncio.sleep(min(args.sample, max(0.0, end - time.monotonic())))
     agent_ids = sorted(pages[0].statuses)
     # A fresh snapshot against the upstream's REST answers read just before and after it.
@@ -116,7 +118,7 @@ async def soak(args: argparse.Namespace, url: str, origin: str, pid: int,
     fresh = await open_page(url, origin)
     after = await asyncio.to_thread(upstream_statuses, simulator, agent_ids)
     steady = [a for a in agent_ids if before.get(a) == after.get(a)]
-    upstream_mismatch = [a for a in steady
+    upstream_mismatch = [(a, fresh.statuses.get(a, ""), before[a]) for a in steady
                          if fresh.statuses.get(a, "").lower() != before[a].lower()]
     # The long-connected pages against a fresh snapshot, with the upstream's pushes held
     # (the simulator's stall fault) so that nothing is in flight: they must be equal.
@@ -145,11 +147,17 @@ async def soak(args: argparse.Namespace, url: str, origin: str, pid: int,
                         sum(rss[half:]) / max(1, len(rss) - half) - sum(rss[:half]) / max(1, half),
                         1) if half else None},
         "samples": samples,
+        # The simulator runs in its own process: its sessions and histories of the day are
+        # the upstream's memory, not the dashboard's.
+        "simulator_rss_mib": {"first": round(simulator_rss[0], 1),
+                              "last": round(simulator_rss[-1], 1)},
         "messages_to_pages": sum(p.messages for p in pages),
         "agents": len(agent_ids),
         # Against the upstream: agents that changed between the two REST reads are left out.
         "agents_compared_with_upstream": len(steady),
         "snapshot_vs_upstream_mismatches": len(upstream_mismatch),
+        # (agent id, the fresh page's status, the upstream's)
+        "snapshot_vs_upstream_mismatched": upstream_mismatch,
         "long_connected_vs_snapshot_mismatches": page_mismatch,
     }
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
@@ -34,7 +35,7 @@ from integrations.clarity.live import (
 )
 from integrations.clarity.merge import ApplyStatus, EntityKey
 
-from . import live, mbu, sparklines, store
+from . import live, mbu, snapshot_transport, sparklines, store
 from .live import BRIDGE_CHANNEL, STATUS_GROUP, LiveState
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Bridge:
                  feed_options: dict[str, Any] | None = None) -> None:
         self.config = config
         self.layer = layer or get_channel_layer()
+        self.snapshot_sender = snapshot_transport.Sender(self.layer)
         self.state = state or LiveState(build=build)
         self.feed: LiveFeed | None = None
         self.feed_options = feed_options or {}
@@ -178,12 +180,17 @@ class Bridge:
             kind = request.get("type")
             try:
                 if kind == "snapshot.request":
-                    await self.layer.send(request["reply_to"], self.snapshot(request["groups"]))
+                    reply = await self.snapshot(request["groups"])
+                    await self.layer.send(request["reply_to"], reply)
                 elif kind == "health.request":
                     await self.layer.send(request["reply_to"], self.health())
                 elif kind == "alert.acknowledged":
                     await self.acknowledged(int(request["alert_id"]), str(request["by"]),
                                             str(request["at"]))
+            except ChannelFull:
+                # The page's worker has too many replies waiting: the page asks again
+                # (LiveConsumer.SNAPSHOT_RETRY_SECONDS).
+                log.warning("%s refused: the page's worker has a full channel", kind)
             except Exception:
                 # A consumer that went away, or a bad request, must not stop the bridge.
                 log.exception("%s failed", kind)
@@ -202,10 +209,12 @@ class Bridge:
         key = self.state.acknowledge(alert_id, by, at)
         await self.publish([key])
 
-    def snapshot(self, groups: Iterable[str]) -> dict[str, Any]:
+    async def snapshot(self, groups: Iterable[str]) -> dict[str, Any]:
         html, versions = self.state.snapshot(groups)
-        return {"type": "live.snapshot", "epoch": self.state.epoch, "html": html,
-                "versions": versions, "meta": self.state.meta("snapshot", 0)}
+        # Read before storing the HTML: the epoch may change while it is stored.
+        reply = {"type": "live.snapshot", "epoch": self.state.epoch, "versions": versions,
+                 "meta": self.state.meta("snapshot", 0)}
+        return {**reply, **await self.snapshot_sender.pack(html)}
 
     async def _status_loop(self) -> None:
         """Every consumer's heartbeat carries the bridge's epoch and the upstream's health."""

@@ -21,7 +21,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from . import live, mbu, metrics, ratelimit, store
+from . import live, mbu, metrics, ratelimit, snapshot_transport, store
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     def behind_close_seconds(self) -> float:
         """...and is closed with CLOSE_TOO_SLOW if it stays that far behind this long."""
         return float(settings.LIVE_BEHIND_CLOSE_SECONDS)
+    # A page without its snapshot this long after asking asks again.
+    snapshot_retry_seconds = 10.0
     # A socket lives for weeks: this often its viewer is checked again (a user disabled or
     # logged out, a wallboard revoked: closed; a scope changed in admin: followed).
     recheck_seconds = 60.0
@@ -63,6 +65,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.synced = False
         self.meta_state: dict[str, Any] = {}
         self.meta_at = time.monotonic()
+        self.snapshot_asked = time.monotonic()
         visibility = await self._visibility()
         if visibility is None:
             await self.close(code=4403)
@@ -180,6 +183,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self._request_snapshot()
 
     async def _request_snapshot(self) -> None:
+        self.snapshot_asked = time.monotonic()
         await self.channel_layer.send(live.BRIDGE_CHANNEL, {
             "type": "snapshot.request", "reply_to": self.channel_name,
             "groups": self.groups_joined})
@@ -207,12 +211,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     # ------------------------------------------------------------------ from the bridge
     async def live_snapshot(self, event: dict[str, Any]) -> None:
+        try:
+            html = await snapshot_transport.receiver.unpack(event)
+        except Exception:
+            log.warning("a snapshot could not be fetched; the page asks again", exc_info=True)
+            return
+        if html is None:
+            await self._request_snapshot()  # gone from the cache meanwhile
+            return
         self.seq += 1
         self.epoch = event["epoch"]
         self.versions = dict(event["versions"])
         self.synced = True
         self._set_meta(dict(event["meta"], kind="snapshot", seq=self.seq))
-        await self._send("snapshot", event["html"], self._header(self.meta_state))
+        await self._send("snapshot", html, self._header(self.meta_state))
 
     async def live_batch(self, event: dict[str, Any],
                          bodies: dict[tuple[int, ...], str] | None = None) -> None:
@@ -300,6 +312,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if self.behind_since is not None:
                 await self._fell_behind()  # no heartbeat either: it would only queue up
                 continue
+            if (not self.synced
+                    and time.monotonic() - self.snapshot_asked > self.snapshot_retry_seconds):
+                # Its reply was refused or lost (a storm, Redis restarting): ask again.
+                await self._request_snapshot()
             # The bridge's epoch, not ours: a page on an old epoch learns it must resync.
             meta = dict(self.meta_state, kind="heartbeat", seq=self.seq)
             meta.setdefault("epoch", self.epoch)

@@ -148,8 +148,10 @@ if REDIS_URL:
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
                            "socket_connect_timeout": 5}],
                 # Every page asks the bridge for a snapshot when it connects: after a restart
-                # of the workers, all of them at once (the default capacity is 100).
-                "channel_capacity": {"clarity-bridge": 10_000},
+                # of the workers, all of them at once (the default capacity is 100). The
+                # replies to one worker's pages share one list ("specific.*"); they are small
+                # (the HTML goes through the cache: dashboard/snapshot_transport.py).
+                "channel_capacity": {"clarity-bridge": 10_000, "specific.*": 5_000},
             },
         },
     }
