@@ -3,7 +3,8 @@ connected the whole time. Memory must stay flat and the pages must end equal to 
 
     .venv/bin/python bench/soak.py [--minutes 10] [--speed 60] [--clients 100]
 
-`manage.py demo --speed S` (simulator, bridge and daphne in one process) runs for M minutes of
+`manage.py clarity_simulator --speed S` and `manage.py demo` against it (bridge and daphne in
+one process; the simulator in its own, so that its memory is not counted) run for M minutes of
 wall clock: S x M simulated minutes (the default: ten simulated hours in ten minutes, a busy
 day's traffic model). C wallboard sockets stay connected throughout, apply every diff to the
 agent statuses they hold, and acknowledge once a second as pages do. The process's resident
@@ -176,9 +177,29 @@ def main(argv: list[str] | None = None) -> int:
         env.update(DATABASE_URL=f"sqlite:///{tmp}/soak.sqlite3", DJANGO_DEBUG="0",
                    DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
                    DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_LOG_LEVEL="WARNING")
+        # The simulator in its own process: the dashboard's memory is measured alone.
+        simulator = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+            [sys.executable, "manage.py", "clarity_simulator", "--port", str(sim_port),
+             "--speed", str(args.speed), "--control"], cwd=ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=open(f"{tmp}/simulator.log", "w"),  # noqa: SIM115
+            preexec_fn=child_setup)
+        server_env = dict(env, CLARITY_URL=f"http://127.0.0.1:{sim_port}", CLARITY_AUTH="basic",
+                          CLARITY_USERNAME="supervisor",
+                          CLARITY_PASSWORD="demo")  # noqa: S106 - the simulator's demo login
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{sim_port}/webapi/api/v2/metrics/specificserver",
+                          timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or simulator.poll() is not None:
+                    stop(simulator, first=signal.SIGINT, wait=10)
+                    raise BenchError("the simulator did not start: "
+                                     + Path(f"{tmp}/simulator.log").read_text()[-2000:]) from None
+                time.sleep(0.2)
         server = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-            [sys.executable, "manage.py", "demo", "--port", str(port), "--simulator-port",
-             str(sim_port), "--speed", str(args.speed)], cwd=ROOT, env=env,
+            [sys.executable, "manage.py", "demo", "--port", str(port)], cwd=ROOT, env=server_env,
             stdout=subprocess.PIPE, stderr=open(f"{tmp}/server.log", "w"),  # noqa: SIM115
             text=True, preexec_fn=child_setup)
         try:
@@ -202,9 +223,10 @@ def main(argv: list[str] | None = None) -> int:
             url = f"ws://127.0.0.1:{port}/ws/wallboard/{token}/"
             time.sleep(3)  # the bridge's first snapshot
             result = asyncio.run(soak(args, url, origin, server.pid,
-                                      f"http://127.0.0.1:{sim_port}"))
+                                      f"http://127.0.0.1:{sim_port}", simulator.pid))
         finally:
             stop(server, first=signal.SIGINT, wait=30)
+            stop(simulator, first=signal.SIGINT, wait=10)
     print(json.dumps({"bench": "soak", "command": "bench/soak.py " + " ".join(sys.argv[1:]),
                       "minutes": args.minutes, "speed": args.speed,
                       "simulated_hours": round(args.minutes * args.speed / 60, 2),
