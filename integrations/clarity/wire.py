@@ -1542,11 +1542,16 @@ class AftercallOptions:
     is_manual_after_call_enabled: bool | None = None
     after_call_time_seconds: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # seed: "contains all the properties of Entity" (type, id, Name), as the others below.
+    id: int | None = None
+    name: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> AftercallOptions:
         o = _Obj(data, "aftercallOptions")
-        return cls(o.flag("isManualAfterCallEnabled"), o.integer("afterCalltimeSeconds"), o.rest())
+        o.get("type")
+        return cls(o.flag("isManualAfterCallEnabled"), o.integer("afterCalltimeSeconds"),
+                   id=o.integer("id"), name=o.text("name"), raw=o.rest())
 
 
 @dataclass(frozen=True)
@@ -1555,12 +1560,14 @@ class ImPrompt:
     prompt_name: str | None = None
     prompt_value: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    name: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> ImPrompt:
         o = _Obj(data, "imPrompt")
         o.get("type")
-        return cls(o.integer("id"), o.text("promptName"), o.text("promptValue"), o.rest())
+        return cls(o.integer("id"), o.text("promptName"), o.text("promptValue"),
+                   name=o.text("name"), raw=o.rest())
 
 
 @dataclass(frozen=True)
@@ -1571,6 +1578,7 @@ class IvrNode:
     node_note: str | None = None
     duration: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    name: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> IvrNode:
@@ -1582,7 +1590,8 @@ class IvrNode:
             o.text("selectedResult"),
             o.text("nodeNote"),
             o.integer("duration"),
-            o.rest(),
+            name=o.text("name"),
+            raw=o.rest(),
         )
 
 
@@ -1592,6 +1601,7 @@ class IvrData:
     call_flow_name: str | None = None
     nodes: tuple[IvrNode, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    name: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> IvrData:
@@ -1602,7 +1612,8 @@ class IvrData:
             o.integer("id"),
             o.text("callFlowName"),
             () if nodes is None else _parse_list(nodes, IvrNode, "ivrNodes"),
-            o.rest(),
+            name=o.text("name"),
+            raw=o.rest(),
         )
 
 
@@ -1611,13 +1622,15 @@ class CallSubDisposition:
     sub_disposition_id: int
     sub_disposition: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    id: int | None = None
+    name: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> CallSubDisposition:
         o = _Obj(data, "callSubDisposition")
         o.get("type")
-        o.get("id")
-        return cls(o.req_int("subDispositionId", "id"), o.text("subDisposition", "name"), o.rest())
+        return cls(o.req_int("subDispositionId", "id"), o.text("subDisposition", "name"),
+                   id=o.integer("id"), name=o.text("name"), raw=o.rest())
 
 
 @dataclass(frozen=True)
@@ -1627,19 +1640,22 @@ class CallDisposition:
     business_unit_id: int | None = None
     sub_dispositions: tuple[CallSubDisposition, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    id: int | None = None
+    name: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> CallDisposition:
         o = _Obj(data, "callDisposition")
         o.get("type")
-        o.get("id")
         subs = o.get("subDispositions")
         return cls(
             o.req_int("dispositionId", "id"),
             o.text("disposition", "name"),
             o.integer("businessUnitId"),
             () if subs is None else _parse_list(subs, CallSubDisposition, "subDispositions"),
-            o.rest(),
+            id=o.integer("id"),
+            name=o.text("name"),
+            raw=o.rest(),
         )
 
 
@@ -1651,6 +1667,7 @@ class ExtraItem:
     id: int | None = None
     is_searchable: bool | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    name: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> ExtraItem:
@@ -1662,7 +1679,8 @@ class ExtraItem:
             o.integer("extraItemId"),
             o.integer("id"),
             o.flag("isSearchable"),
-            o.rest(),
+            name=o.text("name"),
+            raw=o.rest(),
         )
 
 
@@ -1673,16 +1691,19 @@ class SessionEvent:
     updated_by: str | None = None
     id: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    name: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> SessionEvent:
         o = _Obj(data, "sessionEvent")
+        o.get("type")
         return cls(
             o.text("eventText"),
             o.time("lastUpdated"),
             o.text("updatedBy"),
             o.integer("id"),
-            o.rest(),
+            name=o.text("name"),
+            raw=o.rest(),
         )
 
 
@@ -1957,6 +1978,9 @@ class AggregateData(MetricData):
 
     entity_ids: tuple[int, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # seed: "includes all the Properties of the Realtime Data Response", its `id` too (an
+    # aggregate names its entities in entityIds; an id, when sent, is kept).
+    id: int | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> AggregateData:
@@ -1964,7 +1988,7 @@ class AggregateData(MetricData):
         common = cls._common(o)
         if not o.has("entityIds"):
             raise ClarityProtocolError("aggregateData: missing required field 'entityIds'")
-        return cls(**common, entity_ids=o.ints("entityIds"), raw=o.rest())
+        return cls(**common, entity_ids=o.ints("entityIds"), id=o.integer("id"), raw=o.rest())
 
 
 @dataclass(frozen=True)
@@ -1975,6 +1999,7 @@ class GroupData(MetricData):
     group_id: int = 0
     entity_ids: tuple[int, ...] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    id: int | None = None  # as AggregateData's
 
     @classmethod
     def from_json(cls, data: Any) -> GroupData:
@@ -1986,6 +2011,7 @@ class GroupData(MetricData):
             group_type=normalize_entity_type(o.req("groupType")),
             group_id=o.req_int("groupId"),
             entity_ids=entity_ids,
+            id=o.integer("id"),
             raw=o.rest(),
         )
 
