@@ -8,10 +8,10 @@ one process; the simulator in its own, so that its memory is not counted) run fo
 wall clock: S x M simulated minutes (the default: ten simulated hours in ten minutes, a busy
 day's traffic model). C wallboard sockets stay connected throughout, apply every diff to the
 agent statuses they hold, and acknowledge once a second as pages do. The process's resident
-memory is sampled every `--sample` seconds. At the end, every agent's status is compared three
-ways: what each long-connected socket holds, what a fresh socket's snapshot shows, and what the
-simulator's REST API says (read just before and just after the snapshot: an agent that changed
-between the two reads is not counted). Prints one JSON line.
+memory is sampled every `--sample` seconds. At the end, with the simulator's clock paused (its
+`pause` control) and 3 s for what was in flight, every agent's status is compared three ways:
+what each long-connected socket holds, what a fresh socket's snapshot shows, and what the
+simulator's REST API says. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -114,25 +114,21 @@ async def soak(args: argparse.Namespace, url: str, origin: str, pid: int,
             f"{simulator_rss[-1]:.1f} MiB), {sum(p.messages for p in pages)} messages to the pages")
         await asyncio.sleep(min(args.sample, max(0.0, end - time.monotonic())))
     agent_ids = sorted(pages[0].statuses)
-    # A fresh snapshot against the upstream's REST answers read just before and after it.
-    before = await asyncio.to_thread(upstream_statuses, simulator, agent_ids)
-    fresh = await open_page(url, origin)
-    after = await asyncio.to_thread(upstream_statuses, simulator, agent_ids)
-    steady = [a for a in agent_ids if before.get(a) == after.get(a)]
-    upstream_mismatch = [(a, fresh.statuses.get(a, ""), before[a]) for a in steady
-                         if fresh.statuses.get(a, "").lower() != before[a].lower()]
-    # The long-connected pages against a fresh snapshot, with the upstream's pushes held
-    # (the simulator's stall fault) so that nothing is in flight: they must be equal.
     async with httpx.AsyncClient(base_url=simulator) as control:
+        # The upstream's clock held still (the simulator's pause control), and 3 s for what
+        # was on its way to arrive: then the upstream, a fresh page and every long-connected
+        # page must all say the same, agent by agent.
         (await control.post("/_simulator/control",
-                            json={"action": "stall", "seconds": 8})).raise_for_status()
-        await asyncio.sleep(3)  # what was on its way arrives
-        held = await open_page(url, origin)
+                            json={"action": "pause", "seconds": 30})).raise_for_status()
+        await asyncio.sleep(3)
+        upstream = await asyncio.to_thread(upstream_statuses, simulator, agent_ids)
+        fresh = await open_page(url, origin)
         await asyncio.sleep(1)
+        upstream_mismatch = [(a, fresh.statuses.get(a, ""), upstream.get(a, "")) for a in agent_ids
+                             if fresh.statuses.get(a, "").lower() != upstream.get(a, "").lower()]
         page_mismatch = sum(1 for page in pages for a in agent_ids
-                            if page.statuses.get(a) != held.statuses.get(a))
+                            if page.statuses.get(a) != fresh.statuses.get(a))
         (await control.post("/_simulator/control", json={"action": "clear"})).raise_for_status()
-    await held.ws.close()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -154,8 +150,7 @@ async def soak(args: argparse.Namespace, url: str, origin: str, pid: int,
                               "last": round(simulator_rss[-1], 1)},
         "messages_to_pages": sum(p.messages for p in pages),
         "agents": len(agent_ids),
-        # Against the upstream: agents that changed between the two REST reads are left out.
-        "agents_compared_with_upstream": len(steady),
+        "agents_compared_with_upstream": len(upstream),
         "snapshot_vs_upstream_mismatches": len(upstream_mismatch),
         # (agent id, the fresh page's status, the upstream's)
         "snapshot_vs_upstream_mismatched": upstream_mismatch,

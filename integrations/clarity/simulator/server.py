@@ -105,6 +105,7 @@ class Simulator:
         self._runner: web.AppRunner | None = None
         self._clock_task: asyncio.Task[None] | None = None
         self.flushes = 0
+        self._paused_until = 0.0  # loop time
 
     # ------------------------------------------------------------------ addresses
     @property
@@ -218,7 +219,8 @@ class Simulator:
         while True:
             await asyncio.sleep(self.config.tick)
             now = loop.time()
-            self.cc.advance((now - last) * self.config.speed)
+            if now >= self._paused_until:
+                self.cc.advance((now - last) * self.config.speed)
             last = now
             await self.flush()
 
@@ -263,10 +265,17 @@ class Simulator:
         self.fail_rules.append(FailRule(re.compile(pattern, re.IGNORECASE), status, until,
                                         count, method))
 
+    def pause(self, seconds: float) -> None:
+        """The simulated clock stands still for `seconds` (REST, the hub and what API calls
+        change keep working): what the upstream says holds still, for comparing it with a
+        client's picture without a race."""
+        self._paused_until = asyncio.get_running_loop().time() + seconds
+
     def clear_faults(self) -> None:
         self.fail_rules.clear()
         self.hub.refuse_for(0)
         self.hub.stall_for(0)
+        self._paused_until = 0.0
 
     async def jump(self, seconds: float) -> None:
         """Run the simulated clock forward by `seconds` at once, then push what changed."""
@@ -313,6 +322,8 @@ class Simulator:
                                 method=body.get("method"))
             elif action == "clear":
                 self.clear_faults()
+            elif action == "pause":
+                self.pause(_number(body, "seconds"))
             elif action == "jump":
                 await self.jump(_number(body, "seconds"))
             else:

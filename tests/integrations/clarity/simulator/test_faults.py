@@ -179,3 +179,28 @@ def test_jump_runs_the_clock_forward(sim: SimulatorThread, over_http: bool) -> N
     now, sessions = sim.call(lambda: (sim.sim.cc.now, len(sim.sim.cc.sessions)))
     assert now - before[0] >= 3600
     assert sessions > before[1] + 50, "an hour of traffic happened"
+
+
+@pytest.mark.parametrize("over_http", [False, True])
+def test_pause_holds_the_simulated_clock_until_it_ends_or_is_cleared(sim: SimulatorThread,
+                                                                     over_http: bool) -> None:
+    def now() -> float:
+        return float(sim.call(lambda: sim.sim.cc.now))
+
+    if over_http:
+        assert _control(sim, action="pause", seconds=1.5).status_code == 200
+    else:
+        sim.call(sim.sim.pause, 1.5)
+    held = now()
+    time.sleep(0.5)
+    assert now() == held, "the clock moved while paused"
+    assert _profile(sim, _token(sim)).status_code == 200, "REST keeps working"
+    time.sleep(1.3)
+    moving = now()
+    assert moving > held + 1, "the pause ended: the clock runs again"
+    assert _control(sim, action="pause", seconds=60).status_code == 200
+    time.sleep(0.3)
+    paused = now()
+    assert _control(sim, action="clear").status_code == 200
+    time.sleep(0.5)
+    assert now() > paused + 2
