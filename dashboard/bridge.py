@@ -199,7 +199,7 @@ class Bridge:
         """For /healthz/ and /metrics/ (dashboard.health), which any worker may serve."""
         state = self.state
         return {"type": "health.reply", "upstream_ok": state.upstream_ok,
-                "since": None if state.upstream_ok else state.upstream_since,
+                "since": None if state.upstream_ok else live.iso_time(state.upstream_since),
                 "age": round(time.time() - state.last_update, 1) if state.last_update else None,
                 "epoch": state.epoch, "updates": self.updates, "published": self.published,
                 "malformed": state.picture.malformed}

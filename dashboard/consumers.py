@@ -77,12 +77,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         # Follow first, then ask for the snapshot: nothing published in between is lost, and
         # anything older than the snapshot is dropped by version below.
-        groups = live.groups_for(visibility, page, agent_id=kwargs.get("agent_id"))
+        groups = self._groups_for(visibility)
         if page == "agent" and not groups:
             await self.close(code=4404)  # no agent, or one the viewer may not see
             return
-        if self.wallboard_pages is not None:
-            groups = _wallboard_groups(groups, self.wallboard_pages)
         self.groups_joined = [*groups, live.STATUS_GROUP]
         self.visible = frozenset(groups)
         # Not one channel-layer group per entity: the process's fan-out hears each batch once
@@ -163,10 +161,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             metrics.RESYNCS.labels(reason="caught up").inc()
             await self.resync()
 
-    async def _fell_behind(self) -> None:
-        """A diff this page will not get: it gets a snapshot once it catches up, or is closed
-        if it does not within behind_close_seconds."""
-        metrics.DROPPED.inc()
+    async def _fell_behind(self, *, dropped: bool = True) -> None:
+        """A diff this page will not get (`dropped`; or a heartbeat while behind): it gets a
+        snapshot once it catches up, or is closed if it does not within behind_close_seconds."""
+        if dropped:
+            metrics.DROPPED.inc()
         if self.behind_since is None:
             self.behind_since = time.monotonic()
             self.synced = False
@@ -274,6 +273,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.synced = False
         self._set_meta(data)
 
+    def _groups_for(self, visibility: mbu.Visibility) -> list[str]:
+        """The groups this socket's page shows for `visibility` (a wallboard: its pages')."""
+        kwargs = self.scope["url_route"]["kwargs"]
+        groups = live.groups_for(visibility, kwargs.get("page", "overview"),
+                                 agent_id=kwargs.get("agent_id"))
+        if self.wallboard_pages is not None:
+            groups = _wallboard_groups(groups, self.wallboard_pages)
+        return groups
+
     async def _recheck(self) -> bool:
         """Is the viewer still allowed? Closes with 4401 if not (the page reloads, and lands on
         the login page); follows a changed scope with a fresh snapshot. False if closed."""
@@ -285,11 +293,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             user = await database_sync_to_async(_current_user)(self.scope)
             visibility = (await database_sync_to_async(mbu.visibility_for)(user)
                           if user is not None else None)
-        groups = (live.groups_for(visibility, kwargs.get("page", "overview"),
-                                  agent_id=kwargs.get("agent_id"))
-                  if visibility is not None else [])
-        if self.wallboard_pages is not None:
-            groups = _wallboard_groups(groups, self.wallboard_pages)
+        groups = self._groups_for(visibility) if visibility is not None else []
         if visibility is None or not groups:
             log.info("closing a live page whose viewer may no longer see it")
             await self.close(code=4401)
@@ -310,7 +314,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 if not await self._recheck():
                     return
             if self.behind_since is not None:
-                await self._fell_behind()  # no heartbeat either: it would only queue up
+                # No heartbeat either: it would only queue up.
+                await self._fell_behind(dropped=False)
                 continue
             if (not self.synced
                     and time.monotonic() - self.snapshot_asked > self.snapshot_retry_seconds):
@@ -401,8 +406,7 @@ class Fanout:
             # of one prefix through one shared receive loop, and a second prefix would wait
             # behind the consumers' blocking reads of the first.
             channel = await layer.new_channel()
-            for group in groups:
-                await layer.group_add(group, channel)
+            await self._join(channel, groups)
         except BaseException as exc:
             # The consumers waiting in add() fail to connect rather than wait for ever.
             if isinstance(exc, Exception):
@@ -447,8 +451,7 @@ class Fanout:
         while True:
             await asyncio.sleep(1.0)
             try:
-                for group in groups:
-                    await self.layer.group_add(group, channel)
+                await self._join(channel, groups)
                 break
             except Exception as exc:
                 log.warning("the channel layer is still unreachable (%s)", exc)
@@ -466,8 +469,15 @@ class Fanout:
         weeks. Joining again renews the membership."""
         while True:
             await asyncio.sleep(FANOUT_REJOIN_SECONDS)
-            for group in groups:
-                await self.layer.group_add(group, channel)
+            try:
+                await self._join(channel, groups)
+            except Exception:
+                # Unreachable right now: the reading loop notices and recovers; renew later.
+                log.warning("the live fan-out could not renew its groups", exc_info=True)
+
+    async def _join(self, channel: str, groups: tuple[str, ...]) -> None:
+        for group in groups:
+            await self.layer.group_add(group, channel)
 
 
 _fanouts: dict[int, Fanout] = {}

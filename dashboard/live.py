@@ -111,7 +111,7 @@ def meta(kind: str, *, epoch: str, seq: int, upstream_ok: bool, since: str | Non
                                since=since, age=age, build=build))
 
 
-def _iso(ts: float | None) -> str | None:
+def iso_time(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat() if ts else None
 
 
@@ -457,7 +457,7 @@ class LiveState:
         """The fields of a message's leading comment, as the bridge knows them now."""
         age = time.time() - self.last_update if self.last_update else None
         return meta_fields(kind, epoch=self.epoch, seq=seq, upstream_ok=self.upstream_ok,
-                           since=None if self.upstream_ok else _iso(self.upstream_since),
+                           since=None if self.upstream_ok else iso_time(self.upstream_since),
                            age=round(age, 1) if age is not None else None, build=self.build)
 
     def route(self, key: EntityKey) -> str | None:

@@ -70,7 +70,8 @@ class Proxy:
                     if not data:
                         return
                     (b if src is a else a).sendall(data)
-        except OSError:
+        except (OSError, ValueError):
+            # cut() closed the sockets under select(): ValueError for a file descriptor of -1.
             return
         finally:
             for s in (a, b):
