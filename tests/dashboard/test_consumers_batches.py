@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
@@ -50,15 +48,6 @@ def _added(alert_id: int, version: int) -> str:
 
 def _swapped(alert_id: int, version: int) -> str:
     return f'<li id="alert-{alert_id}" hx-swap-oob="true">oob v{version}</li>'
-
-
-@pytest.fixture
-async def layer() -> AsyncIterator[Any]:
-    """The channel layer, emptied before and after (no other test's requests or batches)."""
-    channel_layer = get_channel_layer()
-    await channel_layer.flush()
-    yield channel_layer
-    await channel_layer.flush()
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ whose snapshot reply never comes asks again (LiveConsumer.snapshot_retry_seconds
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
 from django.core.cache import cache
 
@@ -63,14 +62,6 @@ async def test_over_redis_the_html_is_stored_once_and_fetched_once_per_worker(
     assert await Receiver().unpack(replies[0]) == HTML and len(fetches) == 3
     # Gone from the cache (expired): None, and the page asks for a snapshot again.
     assert await Receiver().unpack({"html_digest": "0" * 64}) is None
-
-
-@pytest.fixture
-async def layer() -> AsyncIterator[Any]:
-    channel_layer = get_channel_layer()
-    await channel_layer.flush()
-    yield channel_layer
-    await channel_layer.flush()
 
 
 @pytest.mark.django_db(transaction=True)
