@@ -217,8 +217,14 @@ def main(argv: list[str] | None = None) -> int:
             origin = f"http://127.0.0.1:{port}"
             url = f"ws://127.0.0.1:{port}/ws/wallboard/{token}/"
             time.sleep(3)  # the bridge's first snapshot
-            result = asyncio.run(soak(args, url, origin, server.pid,
-                                      f"http://127.0.0.1:{sim_port}", simulator.pid))
+            try:
+                result = asyncio.run(soak(args, url, origin, server.pid,
+                                          f"http://127.0.0.1:{sim_port}", simulator.pid))
+            except Exception:
+                # The servers' logs go with the temporary directory: show why first.
+                for name in ("server.log", "simulator.log"):
+                    log(f"{name}, its end:\n" + Path(f"{tmp}/{name}").read_text()[-6000:])
+                raise
         finally:
             stop(server, first=signal.SIGINT, wait=30)
             stop(simulator, first=signal.SIGINT, wait=10)

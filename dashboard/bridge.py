@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -33,7 +33,7 @@ from integrations.clarity.live import (
     LiveFeed,
     default_plan,
 )
-from integrations.clarity.merge import ApplyStatus, EntityKey
+from integrations.clarity.merge import ApplyStatus, EntityKey, parse_timestamp
 
 from . import live, mbu, snapshot_transport, sparklines, store
 from .live import BRIDGE_CHANNEL, STATUS_GROUP, LiveState
@@ -44,6 +44,7 @@ COALESCE_SECONDS = 0.05
 SAMPLE_SECONDS = 60.0
 # Admins edit threshold rules in another process: the bridge looks for changes this often.
 THRESHOLD_RELOAD_SECONDS = 10.0
+ALERT_EXPIRY_SECONDS = 60.0
 
 
 class Bridge:
@@ -53,6 +54,7 @@ class Bridge:
         self.config = config
         self.layer = layer or get_channel_layer()
         self.snapshot_sender = snapshot_transport.Sender(self.layer)
+        self.upstream_clock: datetime | None = None
         self.state = state or LiveState(build=build)
         self.feed: LiveFeed | None = None
         self.feed_options = feed_options or {}
@@ -93,6 +95,13 @@ class Bridge:
             self.state.new_epoch()
         result = self.state.picture.apply(message)
         self.updates += 1
+        # The upstream's clock (a simulator may run it faster): what alert ages count in.
+        try:
+            stamp = parse_timestamp(str(message.payload.get("timestamp") or ""))
+        except ValueError:
+            stamp = None
+        if stamp is not None and (self.upstream_clock is None or stamp > self.upstream_clock):
+            self.upstream_clock = stamp
         self.state.upstream_ok = True
         self.state.last_update = time.time()
         if result is None or result.status is ApplyStatus.GAP:
@@ -236,6 +245,7 @@ class Bridge:
     async def _persist_loop(self) -> None:
         next_sample = time.monotonic() + SAMPLE_SECONDS
         next_rules = time.monotonic() + THRESHOLD_RELOAD_SECONDS
+        next_expiry = time.monotonic() + ALERT_EXPIRY_SECONDS
         while True:
             await asyncio.sleep(1.0)
             try:
@@ -250,6 +260,26 @@ class Bridge:
                     await self.reload_thresholds()
                 except Exception:
                     log.exception("reloading the threshold rules failed")
+            if time.monotonic() >= next_expiry:
+                next_expiry = time.monotonic() + ALERT_EXPIRY_SECONDS
+                try:
+                    await self.expire_alerts()
+                except Exception:
+                    log.exception("expiring old alerts failed")
+
+    async def expire_alerts(self) -> int:
+        """Alerts cleared over settings.ALERT_KEEP_HOURS ago (by the upstream's clock) leave
+        the live picture, and pages that show one delete it: a wallboard that runs for weeks
+        would otherwise keep every alert since it started (the database keeps them for the
+        alerts page). Returns how many."""
+        now = self.upstream_clock or datetime.now(tz=UTC)
+        expired = self.state.expire_alerts(now - timedelta(hours=settings.ALERT_KEEP_HOURS))
+        if expired:
+            await self.layer.group_send(live.FRAGMENTS_GROUP, {
+                "type": "live.batch", "epoch": self.state.epoch, "at": time.time(),
+                "fragments": [live.delete_fragment(key, group, self.state.version(key))
+                              for key, group in expired]})
+        return len(expired)
 
     async def persist(self, *, sample: bool = False) -> None:
         """Store what changed since the last call: only the agents and alerts that changed

@@ -244,12 +244,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.synced = False
         picked: list[int] = []
         versions, visible = self.versions, self.visible
-        for index, (group, key, version, _, html_new) in enumerate(event["fragments"]):
+        for index, fragment in enumerate(event["fragments"]):
+            group, key, version, _, html_new = fragment[:5]
             if group not in visible:
                 continue
             known = versions.get(key)
             if self.synced and known is not None and version <= known:
                 continue  # already in the snapshot this page has
+            if len(fragment) > 5 and fragment[5]:
+                # Gone from the picture (live.delete_fragment): delete it where it is shown.
+                if known is not None:
+                    del versions[key]
+                    picked.append(index)
+                continue
             # A page that has never seen an alert has no element to replace (negative: the
             # "add to the list" form of fragment `index`).
             picked.append(-index - 1 if html_new is not None and known is None else index)

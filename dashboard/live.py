@@ -65,6 +65,14 @@ def alert_group(entity_type: str, entity_id: Any) -> str:
     return f"alerts.{str(entity_type).lower()}.{entity_id}"
 
 
+def delete_fragment(key: EntityKey, group: str, version: int) -> list[Any]:
+    """A batch fragment that deletes a widget gone from the picture (an expired alert): its
+    sixth element marks it, so that consumers forget its version too."""
+    element = "alert" if key[0] == "alert" else str(key[0])
+    return [group, json.dumps(list(key)), version,
+            f'<li id="{element}-{key[1]}" hx-swap-oob="delete"></li>', None, True]
+
+
 def groups_for(visibility: Visibility, page: str, *, agent_id: int | None = None) -> list[str]:
     """The groups a page joins for what its viewer may see (the agent page: `agent_id`'s)."""
     if page == "agent":
@@ -510,6 +518,35 @@ class LiveState:
         for key in keys:
             self.bumps[key] = self.bumps.get(key, 0) + 1
             self._touched_at[key] = self._touches
+
+    def expire_alerts(self, cleared_before: datetime) -> list[tuple[EntityKey, str]]:
+        """Alerts cleared before `cleared_before` leave the picture and this state's caches
+        (the database keeps them for the alerts page). Returns each with the group that
+        showed it, for the bridge to tell pages to delete it (delete_fragment)."""
+        picture = self.picture.picture
+        expired: list[tuple[EntityKey, str]] = []
+        for key in picture.entity_keys():
+            if key[0] != "alert":
+                continue
+            item = picture.get(key, copy=False) or {}
+            if item.get("isActive") is not False:
+                continue
+            try:
+                cleared = parse_datetime(str(item.get("clearedTime") or item.get("raisedTime")
+                                             or ""))
+            except ValueError:
+                cleared = None
+            if cleared is None or cleared.tzinfo is None or cleared >= cleared_before:
+                continue
+            group = self.route(key)
+            if group is None or not picture.drop_entity(key):
+                continue
+            for oob in (True, False):
+                self._rendered.pop((key, oob), None)
+            self.acks.pop(int(key[1]), None)
+            self._touched_at.pop(key, None)
+            expired.append((key, group))
+        return expired
 
     def acknowledge(self, alert_id: int, by: str, at: str) -> EntityKey:
         """Record an acknowledgement; returns the alert's key, whose version it raised."""

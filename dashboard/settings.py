@@ -174,6 +174,8 @@ METRICS_TOKEN = env_str("DASHBOARD_METRICS_TOKEN", "")
 # behind that long (docs/browser-protocol.md). At ~20 messages/s a page, 1000 is 50 s behind.
 LIVE_MAX_UNACKED = env_int("DASHBOARD_LIVE_MAX_UNACKED", 1000, minimum=10)
 LIVE_BEHIND_CLOSE_SECONDS = env_int("DASHBOARD_LIVE_BEHIND_CLOSE_SECONDS", 30, minimum=1)
+# Cleared alerts stay on live pages this long, then leave them (the database keeps them).
+ALERT_KEEP_HOURS = env_int("DASHBOARD_ALERT_KEEP_HOURS", 24, minimum=1, maximum=24 * 30)
 # With REDIS_URL, `manage.py bridge` runs as the active bridge or a standby (dashboard.leader):
 # a standby takes over within this many seconds of the active one dying.
 BRIDGE_LEASE_SECONDS = env_int("BRIDGE_LEASE_SECONDS", 5, minimum=1, maximum=300)

@@ -570,6 +570,24 @@ class Picture:
             return self._result(ApplyStatus.GAP, parsed, expected=expected, first_gap=first_gap)
         return self._apply_diff(parsed, subscription)
 
+    def drop_entity(self, key: EntityKey) -> bool:
+        """Remove one entity from every subscription that holds it, as a removal from upstream
+        would. The contract has no message that removes an alert, and a wallboard runs for
+        weeks: the dashboard drops alerts cleared long ago this way. Its version goes up, so
+        readers see the removal (changed_since); if the upstream sends it again, it is back.
+        False if no subscription held it."""
+        holders = self._holders.pop(key, None)
+        if not holders:
+            return False
+        for sid in holders:
+            subscription = self._subscriptions[sid]
+            subscription.entities.pop(key, None)
+            subscription.stamps.pop(key, None)
+        self._version += 1
+        self._versions[key] = self._versions.get(key, 0) + 1
+        self._changed_at[key] = self._version
+        return True
+
     def forget(self, subscription_id: str) -> ApplyResult:
         """Drop a subscription's state (it was deleted or replaced by another)."""
         subscription = self._subscriptions.pop(subscription_id, None)

@@ -133,6 +133,26 @@ async def test_a_batch_adds_new_alerts_swaps_known_ones_and_drops_old_or_foreign
     await page.disconnect()
 
 
+async def test_an_expired_alert_is_deleted_where_shown_and_its_version_forgotten(
+        layer: Any, lead: Any) -> None:
+    page = await _alerts_page(layer, lead, {_key(901): 3})
+    delete_901 = live.delete_fragment(("alert", 901), "alerts.queue.1", 4)
+    await _publish(layer, [
+        delete_901,
+        live.delete_fragment(("alert", 906), "alerts.queue.1", 2),  # never shown here
+        live.delete_fragment(("alert", 904), "alerts.queue.2", 2),  # out of scope
+    ])
+    got = await _received(page)
+    assert got == '<li id="alert-901" hx-swap-oob="delete"></li>'
+    # The same delete again: the page no longer has it, so nothing is sent.
+    await _publish(layer, [delete_901])
+    assert await _received(page, 1.0) == ""
+    # Raised again upstream (a newer version): added to the list like a new one.
+    await _publish(layer, [_fragment("alerts.queue.1", 901, 5)])
+    assert _added(901, 5) in await _received(page)
+    await page.disconnect()
+
+
 # ---------------------------------------------------------------------------------------------
 # Pages that do not keep up (acknowledgements, docs/browser-protocol.md) and junk from pages
 # ---------------------------------------------------------------------------------------------

@@ -834,6 +834,23 @@ def test_malformed_messages_raise_and_change_nothing(
     assert picture.apply(good).status is ApplyStatus.APPLIED
 
 
+def test_a_dropped_entity_is_gone_with_a_higher_version_and_comes_back_if_sent_again(
+        picture: Picture) -> None:
+    picture.apply(msg(1, [alert(501), alert(502)], kind="alerts", snapshot=True))
+    before, version = picture.entity_version(("alert", 501)), picture.version
+
+    assert picture.drop_entity(("alert", 501)) is True
+    assert picture.alerts() == {502: alert(502)}
+    assert picture.get(("alert", 501)) is None and ("alert", 501) not in picture.entity_keys()
+    assert picture.entity_version(("alert", 501)) == before + 1
+    assert picture.changed_since(version) == {("alert", 501): before + 1}
+    assert picture.drop_entity(("alert", 501)) is False  # nothing held it any more
+    # The upstream speaks of it again: it is back, newer still.
+    picture.apply(msg(2, [alert(501)], kind="alerts"))
+    assert picture.alerts()[501] == alert(501)
+    assert picture.entity_version(("alert", 501)) == before + 2
+
+
 def test_malformed_group_alert_and_top_level(picture: Picture) -> None:
     cases = [
         ["not", "a", "message"],
