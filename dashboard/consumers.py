@@ -17,6 +17,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -183,9 +184,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def _request_snapshot(self) -> None:
         self.snapshot_asked = time.monotonic()
-        await self.channel_layer.send(live.BRIDGE_CHANNEL, {
-            "type": "snapshot.request", "reply_to": self.channel_name,
-            "groups": self.groups_joined})
+        try:
+            await self.channel_layer.send(live.BRIDGE_CHANNEL, {
+                "type": "snapshot.request", "reply_to": self.channel_name,
+                "groups": self.groups_joined})
+        except ChannelFull:
+            # The bridge has that many requests waiting: this page asks again later
+            # (snapshot_retry_seconds) rather than fail.
+            log.warning("the bridge's request channel is full; the page asks again later")
 
     async def _send(self, kind: str, html: str, meta: str) -> None:
         await self.send(text_data=meta + html)

@@ -156,8 +156,11 @@ if REDIS_URL:
         },
     }
 else:
-    # Fine for one process; several daphne workers need REDIS_URL to share events.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Fine for one process; several daphne workers need REDIS_URL to share events. Pages ask
+    # the bridge for snapshots all at once after a new epoch: its channel holds them all.
+    CHANNEL_LAYERS = {"default": {
+        "BACKEND": "dashboard.channel_layers.InMemoryChannelLayer",
+        "CONFIG": {"channel_capacity": {"clarity-bridge": 10_000, "specific.*": 5_000}}}}
 # How many proxies in front of the workers append to X-Forwarded-For (nginx in docs/deploy.md:
 # 1). 0: the connection's address is the client's. Used to count failed logins per client.
 PROXY_COUNT = env_int("DASHBOARD_PROXY_COUNT", 0, minimum=0, maximum=5)

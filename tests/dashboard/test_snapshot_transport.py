@@ -92,3 +92,21 @@ async def test_a_page_whose_snapshot_never_comes_asks_again(
             await asyncio.wait_for(layer.receive(live.BRIDGE_CHANNEL), timeout=1.5)
     finally:
         await page.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_page_connects_while_the_bridges_channel_is_full_and_asks_again_later(
+        layer: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LiveConsumer, "heartbeat_seconds", 0.2)
+    monkeypatch.setattr(LiveConsumer, "snapshot_retry_seconds", 0.5)
+    capacity = layer.get_capacity(live.BRIDGE_CHANNEL)
+    assert capacity >= 1000, "every page of a process may ask at once"
+    for _ in range(capacity):
+        await layer.send(live.BRIDGE_CHANNEL, {"type": "filler"})
+    page = await open_page("/ws/live/overview/", await superuser())
+    try:
+        await layer.flush()
+        request = await asyncio.wait_for(layer.receive(live.BRIDGE_CHANNEL), timeout=5)
+        assert request["type"] == "snapshot.request"
+    finally:
+        await page.disconnect()
