@@ -280,8 +280,8 @@ class Run:
         ports = [free_port() for _ in range(self.args.workers)]
         for port in ports:
             spawn([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                   "--websocket_timeout", "-1", "--access-log", "/dev/null",
-                   "dashboard.asgi:application"])
+                   "--websocket_timeout", "-1", "--websocket_max_message_size", "16777216",
+                   "--access-log", "/dev/null", "dashboard.asgi:application"])
         deadline = time.monotonic() + START_TIMEOUT
         for port in ports:
             self._wait_http(f"http://127.0.0.1:{port}/healthz/", deadline)

@@ -403,6 +403,8 @@ def render_widget(key: EntityKey, item: Mapping[str, Any], names: Mapping[str, s
     return ""
 
 
+# Cleared alerts kept on live pages at the most (the newest), besides their age limit.
+CLEARED_ALERTS_KEPT = 100
 # Distinct sets of groups whose latest snapshot is kept (scopes, wallboards, agent pages).
 SNAPSHOTS_KEPT = 64
 
@@ -519,12 +521,15 @@ class LiveState:
             self.bumps[key] = self.bumps.get(key, 0) + 1
             self._touched_at[key] = self._touches
 
-    def expire_alerts(self, cleared_before: datetime) -> list[tuple[EntityKey, str]]:
-        """Alerts cleared before `cleared_before` leave the picture and this state's caches
-        (the database keeps them for the alerts page). Returns each with the group that
+    def expire_alerts(self, cleared_before: datetime,
+                      keep: int = CLEARED_ALERTS_KEPT) -> list[tuple[EntityKey, str]]:
+        """Alerts cleared before `cleared_before`, and cleared ones beyond the newest `keep`,
+        leave the picture and this state's caches (the database keeps them for the alerts
+        page): every wallboard's snapshot carries the live alert list, and a busy day's
+        thousands of cleared alerts made it megabytes. Returns each with the group that
         showed it, for the bridge to tell pages to delete it (delete_fragment)."""
         picture = self.picture.picture
-        expired: list[tuple[EntityKey, str]] = []
+        cleared: list[tuple[datetime, EntityKey]] = []
         for key in picture.entity_keys():
             if key[0] != "alert":
                 continue
@@ -532,11 +537,16 @@ class LiveState:
             if item.get("isActive") is not False:
                 continue
             try:
-                cleared = parse_datetime(str(item.get("clearedTime") or item.get("raisedTime")
-                                             or ""))
+                at = parse_datetime(str(item.get("clearedTime") or item.get("raisedTime")
+                                        or ""))
             except ValueError:
-                cleared = None
-            if cleared is None or cleared.tzinfo is None or cleared >= cleared_before:
+                at = None
+            if at is not None and at.tzinfo is not None:
+                cleared.append((at, key))
+        cleared.sort(reverse=True)
+        expired: list[tuple[EntityKey, str]] = []
+        for rank, (at, key) in enumerate(cleared):
+            if rank < keep and at >= cleared_before:
                 continue
             group = self.route(key)
             if group is None or not picture.drop_entity(key):

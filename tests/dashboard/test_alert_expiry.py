@@ -90,3 +90,16 @@ async def test_alert_ages_count_in_the_upstreams_clock_not_the_wall_clock(settin
     bridge.upstream_clock = NOW - timedelta(hours=2)
     assert await bridge.expire_alerts() == 1
     assert sorted(bridge.state.picture.picture.alerts()) == [1, 2, 3]
+
+
+def test_only_the_newest_cleared_alerts_stay_however_recent() -> None:
+    state = live.LiveState()
+    state.picture.picture.apply({
+        "subscriptionId": "s-a", "subscriptionType": "alerts", "sequence": 1,
+        "isSnapshot": True, "timestamp": NOW.isoformat(),
+        "items": [_alert(1, active=True)] + [
+            _alert(100 + n, active=False, cleared_hours_ago=n / 60) for n in range(10)]})
+    expired = state.expire_alerts(NOW - timedelta(hours=24), keep=3)
+    # Cleared within the hour, all of them, but only the three newest stay; the active one too.
+    assert sorted(key[1] for key, _ in expired) == list(range(103, 110))
+    assert sorted(state.picture.picture.alerts()) == [1, 100, 101, 102]

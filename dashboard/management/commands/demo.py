@@ -92,7 +92,10 @@ class Command(BaseCommand):
             Server(application, endpoints=[f"tcp:port={port}:interface={host}"],
                    # Daphne closes sockets after 24 h by default; pages reconnect anyway,
                    # but a wallboard has no reason to be cut off.
-                   websocket_timeout=-1, ready_callable=ready, verbosity=0).run()
+                   websocket_timeout=-1, ready_callable=ready, verbosity=0,
+                   # A large wallboard's snapshot is over daphne's 1 MiB default
+                   # (docs/deploy.md runs the workers with the same).
+                   websocket_max_message_size=16 * 1024 * 1024).run()
         finally:
             if simulator is not None:
                 simulator.stop()
