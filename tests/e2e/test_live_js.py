@@ -325,6 +325,19 @@ def test_snapshot_then_diffs_swap_elements_by_id(page: Page, serve) -> None:
     assert page.evaluate("window.clarityLive.state().seq") == 3
 
 
+def test_a_delete_fragment_removes_the_element(page: Page, serve) -> None:
+    """What the bridge sends for an expired alert (dashboard.live.delete_fragment)."""
+    server = serve()
+    page.goto(server.url)
+    conn = server.next_connection()
+    conn.send(frame("snapshot", 1, tile("a", "a1"), tile("b", "b1")))
+    expect(page.locator("#tile-b")).to_have_text("b1")
+    conn.send(frame("diff", 2, '<p id="tile-b" hx-swap-oob="delete"></p>', tile("a", "a2")))
+    expect(page.locator("#tile-a")).to_have_text("a2")
+    expect(page.locator("#tile-b")).to_have_count(0)
+    assert page.evaluate("window.clarityLive.state().seq") == 2
+
+
 def test_the_page_acknowledges_what_it_read_every_few_seconds(page: Page, serve) -> None:
     server = serve()
     conn = open_live(page, server)  # snapshot seq 1
