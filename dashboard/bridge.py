@@ -198,7 +198,7 @@ class Bridge:
                                             str(request["at"]))
             except ChannelFull:
                 # The page's worker has too many replies waiting: the page asks again
-                # (LiveConsumer.SNAPSHOT_RETRY_SECONDS).
+                # (LiveConsumer.snapshot_retry_seconds).
                 log.warning("%s refused: the page's worker has a full channel", kind)
             except Exception:
                 # A consumer that went away, or a bad request, must not stop the bridge.

@@ -66,11 +66,10 @@ def alert_group(entity_type: str, entity_id: Any) -> str:
 
 
 def delete_fragment(key: EntityKey, group: str, version: int) -> list[Any]:
-    """A batch fragment that deletes a widget gone from the picture (an expired alert): its
-    sixth element marks it, so that consumers forget its version too."""
-    element = "alert" if key[0] == "alert" else str(key[0])
+    """A batch fragment that deletes an alert gone from the picture (expired) from the list
+    that shows it: its sixth element marks it, so that consumers forget its version too."""
     return [group, json.dumps(list(key)), version,
-            f'<li id="{element}-{key[1]}" hx-swap-oob="delete"></li>', None, True]
+            f'<li id="alert-{key[1]}" hx-swap-oob="delete"></li>', None, True]
 
 
 def groups_for(visibility: Visibility, page: str, *, agent_id: int | None = None) -> list[str]:
