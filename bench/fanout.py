@@ -280,7 +280,7 @@ class Run:
         ports = [free_port() for _ in range(self.args.workers)]
         for port in ports:
             spawn([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                   "--websocket_timeout", "-1", "--websocket_max_message_size", "16777216",
+                   "--websocket_timeout", "-1", "--websocket-max-message-size", "16777216",
                    "--access-log", "/dev/null", "dashboard.asgi:application"])
         deadline = time.monotonic() + START_TIMEOUT
         for port in ports:

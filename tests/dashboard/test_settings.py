@@ -88,7 +88,7 @@ def test_debug_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         "NAME": str(BASE_DIR / "db.sqlite3"),
     }
     assert loaded["CHANNEL_LAYERS"]["default"]["BACKEND"] == (
-        "channels.layers.InMemoryChannelLayer"
+        "dashboard.channel_layers.InMemoryChannelLayer"
     )
     assert loaded["CLARITY_URL"] == ""
     assert loaded["LOG_LEVEL"] == "INFO"

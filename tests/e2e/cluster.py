@@ -125,7 +125,7 @@ class Cluster:
         port = self.ports.setdefault(name, free_port())
         # As docs/deploy.md runs them: no access log (nginx keeps it, without tokens).
         self.spawn(name, [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                          "--websocket_timeout", "-1", "--websocket_max_message_size",
+                          "--websocket_timeout", "-1", "--websocket-max-message-size",
                           "16777216", "--access-log", "/dev/null",
                           "dashboard.asgi:application"])
         wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz/"), 30,

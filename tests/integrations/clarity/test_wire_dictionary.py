@@ -1,4 +1,5 @@
-"""The wire module against the seed's Request & Response Dictionary, read from the seed itself.
+"""The wire module against the seed's Request & Response Dictionary, read from the seed itself
+(its last section, kept beside this file as seed_dictionary.txt: CI's clone has no ../shared).
 
 For each response object the dictionary defines, an object with every field it lists (each a
 value of the listed data type; nested objects built the same way from their own tables) is
@@ -17,12 +18,15 @@ import pytest
 from integrations.clarity import wire
 from integrations.clarity.errors import ClarityProtocolError
 
-SEED = Path(__file__).resolve().parents[4] / "shared" / "seeds" / "clarity-connect-web-api-v2.txt"
+HERE = Path(__file__).resolve().parent
+DICTIONARY = HERE / "seed_dictionary.txt"
+# The seed itself, where the project's workspace has it (beside the repository).
+SEED = HERE.parents[3] / "shared" / "seeds" / "clarity-connect-web-api-v2.txt"
 
 
 def dictionary() -> dict[str, list[tuple[str, str]]]:
     """Title of each table in the dictionary -> its (field name, data type) rows."""
-    lines = SEED.read_text(encoding="utf-8").splitlines()
+    lines = DICTIONARY.read_text(encoding="utf-8").splitlines()
     start = lines.index("Request & Response Dictionary")
     tables: dict[str, list[tuple[str, str]]] = {}
     title = None
@@ -201,3 +205,10 @@ def test_the_dictionary_is_read_whole() -> None:
     for (title, field), _ in SAMPLED_OTHERWISE.items():
         kinds = {kind.lower() for name, kind in table(tables, title) if name == field}
         assert kinds and kinds <= {"integer", "string"}, (title, field, kinds)
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the seed is not beside this checkout")
+def test_the_kept_dictionary_is_the_seeds() -> None:
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    section = lines[lines.index("Request & Response Dictionary"):]
+    assert DICTIONARY.read_text(encoding="utf-8").splitlines() == section
