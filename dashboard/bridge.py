@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -157,7 +156,7 @@ class Bridge:
             # A page that has never seen an alert has no element to replace: the consumer
             # adds it to the list instead.
             html_new = self.state.render(key, oob=False) if key[0] == "alert" else None
-            fragments.append([group, json.dumps(list(key)), self.state.version(key), html,
+            fragments.append([group, live.wire_key(key), self.state.version(key), html,
                               html_new])
         if fragments:
             # `at`: for the workers' fan-out latency histogram (dashboard.metrics).
@@ -244,8 +243,12 @@ class Bridge:
     # ------------------------------------------------------------------ persistence
     async def _persist_loop(self) -> None:
         next_sample = time.monotonic() + SAMPLE_SECONDS
-        next_rules = time.monotonic() + THRESHOLD_RELOAD_SECONDS
-        next_expiry = time.monotonic() + ALERT_EXPIRY_SECONDS
+        # Less frequent upkeep: (every so many seconds, what, what it is for the log).
+        jobs: list[tuple[float, Callable[[], Awaitable[int]], str]] = [
+            (THRESHOLD_RELOAD_SECONDS, self.reload_thresholds, "reloading the threshold rules"),
+            (ALERT_EXPIRY_SECONDS, self.expire_alerts, "expiring old alerts"),
+        ]
+        due = [time.monotonic() + every for every, _, _ in jobs]
         while True:
             await asyncio.sleep(1.0)
             try:
@@ -254,18 +257,13 @@ class Bridge:
                 log.exception("persisting the live picture failed")
             if time.monotonic() >= next_sample:
                 next_sample = time.monotonic() + SAMPLE_SECONDS
-            if time.monotonic() >= next_rules:
-                next_rules = time.monotonic() + THRESHOLD_RELOAD_SECONDS
-                try:
-                    await self.reload_thresholds()
-                except Exception:
-                    log.exception("reloading the threshold rules failed")
-            if time.monotonic() >= next_expiry:
-                next_expiry = time.monotonic() + ALERT_EXPIRY_SECONDS
-                try:
-                    await self.expire_alerts()
-                except Exception:
-                    log.exception("expiring old alerts failed")
+            for index, (every, job, doing) in enumerate(jobs):
+                if time.monotonic() >= due[index]:
+                    due[index] = time.monotonic() + every
+                    try:
+                        await job()
+                    except Exception:
+                        log.exception("%s failed", doing)
 
     async def expire_alerts(self) -> int:
         """Alerts cleared over settings.ALERT_KEEP_HOURS ago (by the upstream's clock) leave

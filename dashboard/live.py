@@ -65,10 +65,15 @@ def alert_group(entity_type: str, entity_id: Any) -> str:
     return f"alerts.{str(entity_type).lower()}.{entity_id}"
 
 
+def wire_key(key: EntityKey) -> str:
+    """An entity key as batches, snapshots' versions and consumers spell it."""
+    return json.dumps(list(key))
+
+
 def delete_fragment(key: EntityKey, group: str, version: int) -> list[Any]:
     """A batch fragment that deletes an alert gone from the picture (expired) from the list
     that shows it: its sixth element marks it, so that consumers forget its version too."""
-    return [group, json.dumps(list(key)), version,
+    return [group, wire_key(key), version,
             f'<li id="alert-{key[1]}" hx-swap-oob="delete"></li>', None, True]
 
 
@@ -402,6 +407,15 @@ def render_widget(key: EntityKey, item: Mapping[str, Any], names: Mapping[str, s
     return ""
 
 
+def _alert_time(item: Mapping[str, Any], *fields: str) -> datetime | None:
+    """The first of an alert's `fields` that holds a timestamp; None if none parses."""
+    text = next((str(item[f]) for f in fields if item.get(f)), "")
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        return None
+
+
 # Cleared alerts kept on live pages at the most (the newest), besides their age limit.
 CLEARED_ALERTS_KEPT = 100
 # Distinct sets of groups whose latest snapshot is kept (scopes, wallboards, agent pages).
@@ -414,12 +428,11 @@ class _Snapshot:
 
     basis: tuple[Any, ...]
     pieces: dict[EntityKey, str] = field(default_factory=dict)
-    versions: dict[EntityKey, int] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)  # by wire_key, as sent
     picture_version: int = 0
     touches: int = 0
     second: int = 0
     html: str | None = None
-    wire_versions: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -510,7 +523,7 @@ class LiveState:
         return self.picture.picture.entity_version(key) + self.bumps.get(key, 0)
 
     def versions(self, keys: Iterable[EntityKey]) -> dict[str, int]:
-        return {json.dumps(list(k)): self.version(k) for k in keys}
+        return {wire_key(k): self.version(k) for k in keys}
 
     def touch(self, keys: Iterable[EntityKey]) -> None:
         """Widgets that render differently without an upstream change (new threshold rules, a
@@ -535,11 +548,7 @@ class LiveState:
             item = picture.get(key, copy=False) or {}
             if item.get("isActive") is not False:
                 continue
-            try:
-                at = parse_datetime(str(item.get("clearedTime") or item.get("raisedTime")
-                                        or ""))
-            except ValueError:
-                at = None
+            at = _alert_time(item, "clearedTime", "raisedTime")
             if at is not None and at.tzinfo is not None:
                 cleared.append((at, key))
         cleared.sort(reverse=True)
@@ -599,10 +608,7 @@ class LiveState:
 
     def _alert_order(self, key: EntityKey) -> tuple[bool, float]:
         item = self.picture.picture.get(key, copy=False) or {}
-        try:
-            raised = parse_datetime(str(item.get("raisedTime") or ""))
-        except ValueError:
-            raised = None
+        raised = _alert_time(item, "raisedTime")
         return item.get("isActive") is False, -raised.timestamp() if raised else 0.0
 
     def snapshot_html(self, keys: Iterable[EntityKey],
@@ -645,7 +651,7 @@ class LiveState:
             memo = _Snapshot(basis=basis)
             for key in self.keys_for(wanted):
                 memo.pieces[key] = self.render(key, oob=key[0] != "alert")
-                memo.versions[key] = self.version(key)
+                memo.versions[wire_key(key)] = self.version(key)
         else:
             self._bring_up_to_date(memo, wanted, second)
         memo.picture_version, memo.touches = picture.version, self._touches
@@ -656,8 +662,7 @@ class LiveState:
             self._snapshots.popitem(last=False)
         if memo.html is None:
             memo.html = self.snapshot_html(memo.pieces, memo.pieces)
-            memo.wire_versions = {json.dumps(list(k)): v for k, v in memo.versions.items()}
-        return memo.html, dict(memo.wire_versions)
+        return memo.html, dict(memo.versions)
 
     def _bring_up_to_date(self, memo: _Snapshot, wanted: frozenset[str], second: int) -> None:
         picture = self.picture.picture
@@ -679,10 +684,10 @@ class LiveState:
                          and self.route(key) in wanted)
             if shown:
                 memo.pieces[key] = self.render(key, oob=key[0] != "alert")
-                memo.versions[key] = self.version(key)
+                memo.versions[wire_key(key)] = self.version(key)
             elif key in memo.pieces:
                 del memo.pieces[key]
-                del memo.versions[key]
+                del memo.versions[wire_key(key)]
             else:
                 continue
             memo.html = None

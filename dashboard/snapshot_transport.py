@@ -27,6 +27,8 @@ TTL_SECONDS = 300
 RESTORE_AFTER_SECONDS = 60.0
 # HTML a worker keeps by digest: its pages' scopes and wallboards.
 KEPT_PER_WORKER = 16
+# Digests the bridge remembers storing (and when).
+STORED_REMEMBERED = 256
 
 
 def shared(layer: BaseChannelLayer) -> bool:
@@ -55,7 +57,7 @@ class Sender:
             await cache.aset(KEY_PREFIX + digest, html, TTL_SECONDS)
             self._stored[digest] = time.monotonic()
             self._stored.move_to_end(digest)
-            while len(self._stored) > 256:
+            while len(self._stored) > STORED_REMEMBERED:
                 self._stored.popitem(last=False)
         return {"html_digest": digest}
 
