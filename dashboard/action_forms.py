@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from django.utils.translation import gettext as _
 
 from integrations.clarity import wire
+from integrations.openmethods.client import Route, check_properties
+from integrations.openmethods.errors import OpenMethodsBadRequest
 
 from .actions import parse_status_value
 
@@ -20,6 +22,7 @@ from .actions import parse_status_value
 MAX_ID = 2**31 - 1
 # Call notes longer than this are refused here rather than by Clarity half-way.
 MAX_NOTE_LENGTH = 4000
+MAX_EVENT_LENGTH = 200
 
 TRUE_VALUES = ("true", "1", "on", "yes")
 FALSE_VALUES = ("false", "0", "off", "no")
@@ -98,3 +101,37 @@ def disposition(data: Mapping[str, str]) -> tuple[int, int | None]:
     if disposition_id is None:
         raise BadInput(_("Choose a disposition from the list."))
     return disposition_id, sub_id
+
+
+def notification(data: Mapping[str, str]) -> tuple[Route, str, dict[str, str]]:
+    """(route, event, properties) for an OpenMethods PopFlow event. The event name is kept
+    exactly as typed (OpenMethods compares it with case and spaces); properties come one per
+    line as `name=value`, blank lines skipped."""
+    route = (data.get("route") or "cti").strip().lower()
+    if route not in ("cti", "crm"):
+        raise BadInput(_("Choose how to reach the agent: CTI or CRM."))
+    event = data.get("event") or ""
+    if not event.strip():
+        raise BadInput(_("Name the PopFlow event to send."))
+    if len(event) > MAX_EVENT_LENGTH:
+        raise BadInput(_("An event name can be at most %(max)d characters long.")
+                       % {"max": MAX_EVENT_LENGTH})
+    properties: dict[str, str] = {}
+    lines = (data.get("properties") or "").replace("\r\n", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(_("Line %(line)d of the properties is not name=value.")
+                           % {"line": number})
+        name = name.strip()
+        if name in properties:
+            raise BadInput(_("The property %(name)s is given twice.") % {"name": name})
+        properties[name] = value.strip()
+    try:
+        check_properties(properties)
+    except OpenMethodsBadRequest as exc:
+        raise BadInput(_("These properties cannot be sent: %(problem)s.")
+                       % {"problem": exc.message}) from None
+    return ("cti" if route == "cti" else "crm"), event, properties

@@ -30,6 +30,8 @@ dashboard.clarity.web_client()`)::
     save_disposition(user, session_id, client, *, disposition_id,
                      sub_disposition_id=None) -> Outcome
     status_choices(user, agent_id, client) -> StatusChoices            # for the status form
+    notify_agent(user, agent_id, config, *, route, event, properties) -> Outcome  # OpenMethods
+    notify_for_rule(rule_name, agent_id, config, *, event, properties) -> Outcome
     parse_status_value(value) -> (status_id, reason_code_id)           # StatusChoice.value back
 
 `Outcome.result` is "ok", "denied", "failed" or "ignored" (`Outcome.ok` for the first);
@@ -41,6 +43,11 @@ Sessions: Clarity's session routes carry no agent, so a session action first rea
 from Clarity (Session by ID) to learn whose it is; the user must see its responding agent or an
 agent who was primary on it later (a transfer), so a supervisor can annotate a call that moved
 to their team. That read happens after the permission check and the repeated-click guard.
+
+Notifying an agent goes to OpenMethods Connect (dashboard.notify), not Clarity: `config` is
+settings.OPENMETHODS (None when the integration is off). A threshold rule's notification has
+no user: it is audited under the name "rule: <rule name>", with no permission check (an admin
+set the rule up).
 
 Upstream status in the audit: Clarity's HTTP status for failures; for successes the status the
 seed documents for the route (204, or 200 for recording): the client returns bodies, not
@@ -76,7 +83,10 @@ from integrations.clarity.errors import (
     ClarityUnavailable,
 )
 from integrations.clarity.wire import RecordingStatus, SessionById
+from integrations.openmethods.client import OpenMethodsConfig, Route
+from integrations.openmethods.errors import OpenMethodsError
 
+from . import notify
 from .live import STATUS_LABELS
 from .mbu import visibility_for
 from .models import AuditEntry
@@ -98,6 +108,7 @@ PERM_STATUS = "dashboard.change_agent_status"
 PERM_SUSPEND = "dashboard.suspend_agent"
 PERM_RECORD = "dashboard.record_agent"
 PERM_ANNOTATE = "dashboard.annotate_session"
+PERM_NOTIFY = "dashboard.notify_agent"
 
 # The audit log's names of the actions (AuditEntry.ACTION_CHOICES).
 ACTION_STATUS = "agent.status"
@@ -105,6 +116,7 @@ ACTION_SUSPEND = "agent.suspend"
 ACTION_RECORDING = "agent.recording"
 ACTION_NOTES = "session.notes"
 ACTION_DISPOSITION = "session.disposition"
+ACTION_NOTIFY = "agent.notify"
 
 # Seconds after a success during which the same request again counts as a repeated click.
 REPEAT_WINDOW = 2.0
@@ -332,6 +344,69 @@ async def save_disposition(
     spec = _Spec(ACTION_DISPOSITION, PERM_ANNOTATE, "session", session_id, params)
     return await _run(user, spec, perform, session_of=_session_agents(client, session_id),
                       invalid=invalid)
+
+
+async def notify_agent(
+    user: User,
+    agent_id: int,
+    config: OpenMethodsConfig | None,
+    *,
+    route: Route,
+    event: str,
+    properties: dict[str, str],
+) -> Outcome:
+    """Send an OpenMethods PopFlow event with `properties` to the agent, by `route`."""
+    params = {"route": route, "event": event, "properties": properties}
+    spec = _Spec(ACTION_NOTIFY, PERM_NOTIFY, "agent", agent_id, params)
+    return await _run(user, spec, _notify(agent_id, config, route, event, properties),
+                      agent_id=agent_id)
+
+
+async def notify_for_rule(
+    rule_name: str,
+    agent_id: int,
+    config: OpenMethodsConfig | None,
+    *,
+    event: str,
+    properties: dict[str, str],
+) -> Outcome:
+    """A threshold rule's notification: the CTI route when the agent has a CTI login, else
+    CRM. Audited under the rule's name; never raises for an OpenMethods failure."""
+    started = time.monotonic()
+    logins = await sync_to_async(notify.logins_for)(agent_id)
+    route: Route = (notify.routes(config, logins) or ("cti",))[0]
+    done = await _notify(agent_id, config, route, event, properties)()
+    actor = _Actor(username=f"rule: {rule_name}"[:150], signed_in=True, permitted=True,
+                   in_scope=True)
+    spec = _Spec(ACTION_NOTIFY, PERM_NOTIFY, "agent", agent_id,
+                 {"route": route, "event": event, "properties": properties})
+    duration = round((time.monotonic() - started) * 1000)
+    entry = await sync_to_async(_write_audit)(actor, spec, done.result, done.message,
+                                              done.upstream_status, duration, done.detail,
+                                              agent_id)
+    return Outcome(done.result, done.message, done.upstream_status, (), entry.pk)
+
+
+def _notify(agent_id: int, config: OpenMethodsConfig | None, route: Route, event: str,
+            properties: dict[str, str]) -> Callable[[], Awaitable[_Done]]:
+    async def perform() -> _Done:
+        if config is None:
+            return _Done(FAILED, _("OpenMethods is not set up on this dashboard. Ask an "
+                                   "administrator."), None)
+        logins = await sync_to_async(notify.logins_for)(agent_id)
+        if logins is None or route not in notify.routes(config, logins):
+            return _Done(FAILED, _("This agent has no OpenMethods name for that route. An "
+                                   "administrator can add it on the agent in the admin."), None)
+        try:
+            sent = await notify.send(config, logins, route, event, properties)
+        except OpenMethodsError as exc:
+            log.warning("%s %s: %s", ACTION_NOTIFY, agent_id, exc)
+            return _Done(FAILED, notify.failure_message(exc), exc.status, detail=str(exc))
+        return _Done(OK, _("OpenMethods accepted the event “%(event)s”; it pops up on the "
+                           "agent's screen if their client is running.") % {"event": event},
+                     sent.status, detail=sent.route)
+
+    return perform
 
 
 async def status_choices(user: User, agent_id: int, client: ClarityClient) -> StatusChoices:

@@ -51,6 +51,7 @@ from dashboard.models import (
     BusinessUnit,
     ClarityLabels,
     Group,
+    OpenMethodsLogin,
     Queue,
     QueueSample,
     StatusPeriod,
@@ -718,11 +719,35 @@ class ThresholdRuleAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "metric", "modality", "queue")
     list_select_related = ("queue",)
     search_fields = ("name", "metric")
+    autocomplete_fields = ("notify_agent",)
+    fieldsets = (
+        (None, {"fields": ("name", "metric", "modality", "queue", "warning", "critical",
+                           "higher_is_worse", "enabled")}),
+        (gettext_lazy("Optional action: notify an agent through OpenMethods"), {
+            "fields": ("notify_agent", "notify_event"),
+            "description": gettext_lazy(
+                "When a queue reaches the critical level by this rule, the bridge sends this "
+                "PopFlow event to the agent's OpenMethods client, once per crossing (again "
+                "only after the value has left the critical level). Needs the agent's "
+                "OpenMethods login and OPENMETHODS_API_KEY; each send is in the audit log."),
+        }),
+    )
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "queue":
             kwargs["queryset"] = Queue.objects.filter(active=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(OpenMethodsLogin)
+class OpenMethodsLoginAdmin(admin.ModelAdmin):
+    """How OpenMethods Connect names each agent (docs/integrations.md): entered here, since
+    Clarity does not know these names."""
+
+    list_display = ("agent", "cti_login", "crm_login")
+    list_select_related = ("agent",)
+    search_fields = ("agent__name", "cti_login", "crm_login")
+    autocomplete_fields = ("agent",)
 
 
 class WallboardForm(forms.ModelForm):

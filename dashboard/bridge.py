@@ -34,8 +34,9 @@ from integrations.clarity.live import (
 )
 from integrations.clarity.merge import ApplyStatus, EntityKey, parse_timestamp
 
-from . import live, mbu, snapshot_transport, sparklines, store
+from . import actions, live, mbu, snapshot_transport, sparklines, store
 from .live import BRIDGE_CHANNEL, STATUS_GROUP, LiveState
+from .rule_notifications import CrossingWatch, tiles_of
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ SAMPLE_SECONDS = 60.0
 # Admins edit threshold rules in another process: the bridge looks for changes this often.
 THRESHOLD_RELOAD_SECONDS = 10.0
 ALERT_EXPIRY_SECONDS = 60.0
+# How often queues are checked against the threshold rules that notify an agent.
+RULE_NOTIFY_SECONDS = 5.0
 
 
 class Bridge:
@@ -65,6 +68,9 @@ class Bridge:
         self._pending_alerts: set[int] = set()
         self.published = 0
         self.updates = 0
+        self.crossings = CrossingWatch()
+        # Notifications under way (held so that they are not collected mid-send).
+        self._notifying: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ running
     async def run(self) -> None:
@@ -247,6 +253,7 @@ class Bridge:
         jobs: list[tuple[float, Callable[[], Awaitable[int]], str]] = [
             (THRESHOLD_RELOAD_SECONDS, self.reload_thresholds, "reloading the threshold rules"),
             (ALERT_EXPIRY_SECONDS, self.expire_alerts, "expiring old alerts"),
+            (RULE_NOTIFY_SECONDS, self.notify_crossings, "notifying threshold crossings"),
         ]
         due = [time.monotonic() + every for every, _, _ in jobs]
         while True:
@@ -356,6 +363,28 @@ class Bridge:
                 changed.append(key)
         self._republish(changed)
         return len(changed)
+
+    async def notify_crossings(self) -> int:
+        """Send each threshold rule's OpenMethods event for the queues that have just reached
+        its critical level (dashboard.rule_notifications). The sends run in the background, so
+        a slow OpenMethods does not hold the persist loop. Returns how many were started."""
+        if settings.OPENMETHODS is None or not self.state.upstream_ok:
+            return 0  # a stale picture is no reason to page anyone
+        picture = self.state.picture.picture
+        queues = [(int(key[1]), self.state.names.get(f"queue.{key[1]}", f"Queue {key[1]}"),
+                   picture.get(key, copy=False) or {}) for key in self._queue_keys()]
+        crossings = self.crossings.check(self.state.thresholds, tiles_of(queues),
+                                         datetime.now(tz=UTC))
+        for crossing in crossings:
+            rule = crossing.rule
+            if rule.notify_agent_id is None:
+                continue
+            task = asyncio.create_task(actions.notify_for_rule(
+                rule.name, rule.notify_agent_id, settings.OPENMETHODS,
+                event=rule.notify_event, properties=crossing.properties()))
+            self._notifying.add(task)
+            task.add_done_callback(self._notifying.discard)
+        return len(crossings)
 
     async def refresh_sparklines(self, *, publish: bool = False) -> None:
         """The last hour of samples, for the tiles' sparklines; with `publish`, every queue's

@@ -189,13 +189,18 @@ def _elapsed(ms: float | None) -> str:
     return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
 
 
+def level_values(bag: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The values threshold rules judge on one tile (LEVEL_METRICS), at `now`."""
+    values = {metric: _metric(bag, metric, None) for metric in LEVEL_METRICS}
+    values["longestQueuedTime"] = _longest_ms(bag, now)
+    return values
+
+
 def tile_levels(queue_id: int, modality: str, bag: Mapping[str, Any],
                 rules: Sequence[Threshold], now: datetime) -> dict[str, Level]:
     """The level of each metric of LEVEL_METRICS on one tile, by the threshold rules."""
-    values = {metric: _metric(bag, metric, None) for metric in LEVEL_METRICS}
-    values["longestQueuedTime"] = _longest_ms(bag, now)
     return {metric: level_for(rules, queue_id, modality, metric, value)
-            for metric, value in values.items()}
+            for metric, value in level_values(bag, now).items()}
 
 
 def queue_levels(queue_id: int, item: Mapping[str, Any], rules: Sequence[Threshold],

@@ -156,10 +156,36 @@ class Agent(models.Model):
             ("suspend_agent", "Can suspend and unsuspend an agent"),
             ("record_agent", "Can start and stop recording an agent's sessions"),
             ("annotate_session", "Can save call notes and dispositions on an agent's sessions"),
+            ("notify_agent", "Can send an OpenMethods PopFlow event to an agent"),
         )
 
     def __str__(self) -> str:
         return self.name
+
+
+class OpenMethodsLogin(models.Model):
+    """How OpenMethods Connect names an agent (integrations/openmethods): the CTI login, for an
+    agent logged in to the CTI, and the CRM user, for one whose OpenMethods client is loaded in
+    the CRM without a CTI login. Entered by an admin; Clarity does not know these names."""
+
+    agent = models.OneToOneField(Agent, models.CASCADE, related_name="openmethods")
+    cti_login = models.CharField(
+        "CTI login", max_length=200, blank=True,
+        help_text="Exactly as the CTI spells it: OpenMethods compares it with case.")
+    crm_login = models.CharField(
+        "CRM user name", max_length=200, blank=True,
+        help_text="The CRM login user name; sent in lower case, as OpenMethods asks.")
+
+    class Meta:
+        verbose_name = "OpenMethods login"
+        verbose_name_plural = "OpenMethods logins"
+
+    def __str__(self) -> str:
+        return self.cti_login or self.crm_login
+
+    def clean(self) -> None:
+        if not self.cti_login and not self.crm_login:
+            raise ValidationError("Give the CTI login, the CRM user name, or both.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,6 +344,22 @@ class ThresholdRule(models.Model):
         help_text="Untick where low values are bad (the service level).",
     )
     enabled = models.BooleanField(default=True)
+    # The optional action: when a queue's value reaches the critical level by this rule, send
+    # an OpenMethods PopFlow event to an agent (a team lead, say). Once per crossing.
+    notify_agent = models.ForeignKey(
+        Agent,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="OpenMethods: tell this agent when a queue reaches the critical level. Needs "
+                  "the agent's OpenMethods login and OPENMETHODS_API_KEY.",
+    )
+    notify_event = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The PopFlow event to send, exactly as published (case and spaces count).",
+    )
 
     class Meta:
         ordering = ("metric", "name")
@@ -339,6 +381,10 @@ class ThresholdRule(models.Model):
             raise ValidationError(
                 {"critical": "When lower is worse, critical must be at most the warning level."}
             )
+        if self.notify_agent_id is not None and not self.notify_event:
+            raise ValidationError({"notify_event": "Name the PopFlow event to send."})
+        if self.notify_event and self.notify_agent_id is None:
+            raise ValidationError({"notify_agent": "Choose whom to send the event to."})
 
 
 class Wallboard(models.Model):
@@ -452,6 +498,7 @@ class AuditEntry(models.Model):
         ("agent.recording", "Start or stop recording"),
         ("session.notes", "Save call notes"),
         ("session.disposition", "Save disposition"),
+        ("agent.notify", "Notify (OpenMethods PopFlow event)"),
     )
     TARGET_CHOICES = (("agent", "Agent"), ("session", "Session"))
 

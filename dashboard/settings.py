@@ -17,6 +17,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.env import database_from_url, env_bool, env_int, env_list, env_str, redact_url
+from integrations.openmethods.client import OpenMethodsConfig
+from integrations.openmethods.errors import OpenMethodsConfigError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -235,6 +237,15 @@ CLARITY_URL = env_str("CLARITY_URL", "")
 # The locale of Clarity's own labels (metric, modality and status names) that the dashboard
 # shows, as Clarity names it ("en-us", "fr-fr"); unknown to Clarity: the built-in labels.
 CLARITY_LOCALE = env_str("CLARITY_LOCALE", "en-us").strip().lower()
+
+# Other platforms (docs/integrations.md), each off unless its variables are set.
+# OpenMethods Connect: PopFlow events to agents (OPENMETHODS_API_KEY turns it on).
+try:
+    OPENMETHODS = OpenMethodsConfig.from_env()
+except OpenMethodsConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+# The event name the agent page's form starts with (a supervisor may type another).
+OPENMETHODS_DEFAULT_EVENT = env_str("OPENMETHODS_DEFAULT_EVENT", "")
 
 
 def _git_commit(base_dir: Path) -> str | None:

@@ -420,6 +420,12 @@ class Threshold:
     higher_is_worse: bool = True
     queue_id: int | None = None
     modality: str = ""
+    # The rule's optional action (ThresholdRule.notify_*): whom to send which OpenMethods
+    # event when a queue reaches the critical level by this rule. None/"" when it has none.
+    rule_id: int | None = None
+    name: str = ""
+    notify_agent_id: int | None = None
+    notify_event: str = ""
 
     @classmethod
     def from_rule(cls, rule: ThresholdRule) -> Threshold:
@@ -430,26 +436,31 @@ class Threshold:
             higher_is_worse=rule.higher_is_worse,
             queue_id=rule.queue.clarity_id if rule.queue is not None else None,
             modality=rule.modality,
+            rule_id=rule.pk,
+            name=rule.name,
+            notify_agent_id=(rule.notify_agent.clarity_id if rule.notify_agent is not None
+                             else None),
+            notify_event=rule.notify_event,
         )
+
+    @property
+    def notifies(self) -> bool:
+        return self.notify_agent_id is not None and bool(self.notify_event)
 
 
 def load_thresholds() -> list[Threshold]:
     """The enabled threshold rules, in one query, oldest first."""
-    rules = ThresholdRule.objects.filter(enabled=True).select_related("queue").order_by("pk")
+    rules = (ThresholdRule.objects.filter(enabled=True)
+             .select_related("queue", "notify_agent").order_by("pk"))
     return [Threshold.from_rule(rule) for rule in rules]
 
 
-def level_for(
-    rules: Iterable[Threshold], queue_id: int | None, modality: str, metric: str, value: Any
-) -> Level:
-    """The colour of `metric` = `value` on queue `queue_id` (Clarity id) for `modality`.
-
-    The most specific matching rule decides: queue and modality, then queue, then modality,
-    then a rule for every queue and modality; among equally specific ones, the first. A value
-    equal to a threshold counts as reaching it. No rule, or no numeric value, is "ok"."""
-    number = _number(value)
-    if number is None:
-        return "ok"
+def deciding_rule(
+    rules: Iterable[Threshold], queue_id: int | None, modality: str, metric: str
+) -> Threshold | None:
+    """The rule that colours `metric` on queue `queue_id` (Clarity id) for `modality`: the
+    most specific matching one (queue and modality, then queue, then modality, then a rule
+    for every queue and modality); among equally specific ones, the first."""
     best: Threshold | None = None
     best_rank = -1
     for rule in rules:
@@ -462,6 +473,19 @@ def level_for(
         rank = (2 if rule.queue_id is not None else 0) + (1 if rule.modality else 0)
         if rank > best_rank:
             best, best_rank = rule, rank
+    return best
+
+
+def level_for(
+    rules: Iterable[Threshold], queue_id: int | None, modality: str, metric: str, value: Any
+) -> Level:
+    """The colour of `metric` = `value` on queue `queue_id` (Clarity id) for `modality`, by
+    the rule `deciding_rule` picks. A value equal to a threshold counts as reaching it. No
+    rule, or no numeric value, is "ok"."""
+    number = _number(value)
+    if number is None:
+        return "ok"
+    best = deciding_rule(rules, queue_id, modality, metric)
     if best is None:
         return "ok"
     higher_is_worse = best.higher_is_worse

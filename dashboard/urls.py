@@ -29,6 +29,7 @@ urlpatterns = [
     path("agents/<int:agent_id>/status", views.agent_status, name="agent_status"),
     path("agents/<int:agent_id>/suspend", views.agent_suspend, name="agent_suspend"),
     path("agents/<int:agent_id>/recording", views.agent_recording, name="agent_recording"),
+    path("agents/<int:agent_id>/notify", views.agent_notify, name="agent_notify"),
     path("sessions/<int:session_id>/notes", views.session_notes, name="session_notes"),
     path("sessions/<int:session_id>/disposition", views.session_disposition,
          name="session_disposition"),

@@ -40,6 +40,7 @@ from . import (
     health,
     live,
     metrics,
+    notify,
     ratelimit,
     search,
     sessions,
@@ -464,12 +465,18 @@ def _agent_page_context(user: Any, agent_id: int) -> dict[str, Any]:
                              labels=store.load_labels(settings.CLARITY_LOCALE))
     can = {"status": user.has_perm(actions.PERM_STATUS),
            "suspend": user.has_perm(actions.PERM_SUSPEND),
-           "record": user.has_perm(actions.PERM_RECORD)}
+           "record": user.has_perm(actions.PERM_RECORD),
+           # Only where OpenMethods is set up; the form says when the agent has no login.
+           "notify": settings.OPENMETHODS is not None and user.has_perm(actions.PERM_NOTIFY)}
     can["any"] = any(can.values())
     name = agent.name
+    notify_routes = (notify.routes(settings.OPENMETHODS, notify.logins_for(agent_id))
+                     if can["notify"] else ())
     return {
         "page": "agent", "agent_id": agent_id, "agent_name": name, "team": team,
         "panel": panel, "can": can,
+        "notify_routes": [(route, notify.ROUTE_LABELS[route]) for route in notify_routes],
+        "notify_event": settings.OPENMETHODS_DEFAULT_EVENT,
         "suspend_buttons": [
             ("true", _("Suspend"),
              _("Suspend %(name)s? No new sessions will be offered to them.") % {"name": name}),
@@ -644,6 +651,15 @@ async def agent_recording(request: HtmxHttpRequest, user: Any, agent_id: int, *,
                                                 start=start)
     expect = agent_page.recording_expectation(start, [d.result for d in outcome.details])
     return await _action_answer(request, outcome, back=back, agent_id=agent_id, expect=expect)
+
+
+@_action("/agents/{agent_id}/")
+async def agent_notify(request: HtmxHttpRequest, user: Any, agent_id: int, *,
+                       back: str) -> HttpResponse:
+    route, event, properties = action_forms.notification(request.POST)
+    outcome = await actions.notify_agent(user, agent_id, settings.OPENMETHODS, route=route,
+                                         event=event, properties=properties)
+    return await _action_answer(request, outcome, back=back, agent_id=agent_id)
 
 
 @_action("/sessions/{session_id}/")

@@ -17,6 +17,7 @@ from dashboard.models import (
     AuditEntry,
     BusinessUnit,
     Group,
+    OpenMethodsLogin,
     Queue,
     QueueSample,
     StatusPeriod,
@@ -30,7 +31,8 @@ from tests.dashboard.test_mbu import synced
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 MBU_MODELS = [BusinessUnit, Group, Team, Queue, Agent]
 BRIDGE_MODELS = [StatusPeriod, QueueSample, Alert]
-ALL_MODELS = [*MBU_MODELS, *BRIDGE_MODELS, ThresholdRule, Wallboard, SupervisorScope, AuditEntry]
+ALL_MODELS = [*MBU_MODELS, *BRIDGE_MODELS, ThresholdRule, Wallboard, SupervisorScope, AuditEntry,
+              OpenMethodsLogin]
 
 
 def url(model: type, view: str = "changelist", *args: object) -> str:
@@ -67,6 +69,7 @@ def data(db: None) -> None:
     scope.teams.set(Team.objects.filter(clarity_id=1))
     AuditEntry.objects.create(username="sup", action="agent.status", target_type="agent",
                               target_id=11, agent_clarity_id=11, outcome="ok")
+    OpenMethodsLogin.objects.create(agent=ada, cti_login="AdaL", crm_login="ada.l")
 
 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
@@ -237,3 +240,35 @@ def test_deactivated_entities_are_not_offered_for_new_assignments(admin_client: 
     assert "Ravens" not in {t.name for t in scope_form.fields["teams"].queryset}
     assert "Falcons" in {t.name for t in scope_form.fields["teams"].queryset}
     assert "Partners" not in {q.name for q in board_form.fields["queues"].queryset}
+
+
+def test_openmethods_logins_are_entered_per_agent(admin_client: Client, data: None) -> None:
+    agent = Agent.objects.exclude(clarity_id=11).first()
+    assert agent is not None
+    response = admin_client.post(url(OpenMethodsLogin, "add"), {
+        "agent": agent.pk, "cti_login": "BGrace", "crm_login": ""})
+    assert response.status_code == 302, response.content.decode()
+    assert OpenMethodsLogin.objects.get(agent=agent).cti_login == "BGrace"
+    # Neither name is refused with the reason.
+    other = Agent.objects.exclude(openmethods__isnull=False).first()
+    assert other is not None
+    response = admin_client.post(url(OpenMethodsLogin, "add"), {
+        "agent": other.pk, "cti_login": "", "crm_login": ""})
+    assert response.status_code == 200
+    assert "Give the CTI login" in response.content.decode()
+    assert not OpenMethodsLogin.objects.filter(agent=other).exists()
+
+
+def test_a_threshold_rule_notifies_an_agent_only_with_an_event(admin_client: Client,
+                                                               data: None) -> None:
+    lead = Agent.objects.get(clarity_id=11)
+    base = {"name": "Wait alarm", "metric": "longestQueuedTime", "warning": "30",
+            "critical": "60", "higher_is_worse": "on", "enabled": "on"}
+    response = admin_client.post(url(ThresholdRule, "add"), {**base, "notify_agent": lead.pk})
+    assert response.status_code == 200
+    assert "Name the PopFlow event" in response.content.decode()
+    response = admin_client.post(url(ThresholdRule, "add"), {
+        **base, "notify_agent": lead.pk, "notify_event": "Queue Alarm"})
+    assert response.status_code == 302, response.content.decode()
+    rule = ThresholdRule.objects.get(name="Wait alarm")
+    assert (rule.notify_agent, rule.notify_event) == (lead, "Queue Alarm")

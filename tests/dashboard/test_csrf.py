@@ -30,7 +30,7 @@ def _dashboard_urls() -> list[tuple[str, Any]]:
 
 
 POSTS = ["login", "logout", "acknowledge_alert", "agent_status", "agent_suspend",
-         "agent_recording", "session_notes", "session_disposition"]
+         "agent_recording", "agent_notify", "session_notes", "session_disposition"]
 
 
 def test_the_walk_finds_the_state_changing_urls() -> None:

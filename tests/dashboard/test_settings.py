@@ -304,3 +304,17 @@ def test_unknown_scheme_is_rejected(url: str) -> None:
 def test_error_names_the_variable() -> None:
     with pytest.raises(ImproperlyConfigured, match="REPLICA_URL"):
         database_from_url("mysql://db/dash", name="REPLICA_URL")
+
+
+def test_openmethods_is_off_unless_its_key_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(monkeypatch)["OPENMETHODS"] is None
+    loaded = load_settings(monkeypatch, OPENMETHODS_API_KEY="k", OPENMETHODS_CRM_ID="acme")
+    assert loaded["OPENMETHODS"].crm_id == "acme"
+    assert loaded["OPENMETHODS"].base_url == "https://connect.openmethodscloud.com"
+
+
+def test_the_legacy_openmethods_host_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"connect\.openmethodscloud\.com") as excinfo:
+        load_settings(monkeypatch, OPENMETHODS_API_KEY="secret-key",
+                      OPENMETHODS_URL="https://connect.openmethods.com")
+    assert "secret-key" not in str(excinfo.value)

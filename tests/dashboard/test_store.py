@@ -355,10 +355,13 @@ def test_load_thresholds_reads_enabled_rules_with_queue_clarity_ids(
     mbu: None, django_assert_num_queries: Any,
 ) -> None:
     queue = Queue.objects.get(clarity_id=4)
-    ThresholdRule.objects.create(name="Enterprise audio", metric="longestQueuedTime",
-                                 modality="audio", queue=queue, warning=5, critical=10)
-    ThresholdRule.objects.create(name="Everywhere", metric="longestQueuedTime",
-                                 warning=30, critical=60)
+    lead = Agent.objects.first()
+    assert lead is not None
+    first = ThresholdRule.objects.create(
+        name="Enterprise audio", metric="longestQueuedTime", modality="audio", queue=queue,
+        warning=5, critical=10, notify_agent=lead, notify_event="Queue Alarm")
+    second = ThresholdRule.objects.create(name="Everywhere", metric="longestQueuedTime",
+                                          warning=30, critical=60)
     ThresholdRule.objects.create(name="Off", metric="longestQueuedTime", queue=queue,
                                  warning=1, critical=2, enabled=False)
 
@@ -366,9 +369,13 @@ def test_load_thresholds_reads_enabled_rules_with_queue_clarity_ids(
         rules = store.load_thresholds()
 
     assert rules == [
-        Threshold("longestQueuedTime", 5, 10, True, queue_id=4, modality="audio"),
-        Threshold("longestQueuedTime", 30, 60, True, queue_id=None, modality=""),
+        Threshold("longestQueuedTime", 5, 10, True, queue_id=4, modality="audio",
+                  rule_id=first.pk, name="Enterprise audio", notify_agent_id=lead.clarity_id,
+                  notify_event="Queue Alarm"),
+        Threshold("longestQueuedTime", 30, 60, True, queue_id=None, modality="",
+                  rule_id=second.pk, name="Everywhere"),
     ]
+    assert [rule.notifies for rule in rules] == [True, False]
     assert level_for(rules, 4, "audio", "longestQueuedTime", 7) == "warning"
     assert level_for(rules, 4, "message", "longestQueuedTime", 7) == "ok"
 

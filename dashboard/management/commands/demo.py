@@ -14,6 +14,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from integrations.clarity.client import ClarityClient
 from integrations.clarity.config import ClarityConfig
 from integrations.clarity.errors import ClarityError
+from integrations.fake_server import FakeServerThread
+from integrations.openmethods.client import OpenMethodsConfig
+from integrations.openmethods.fake import DEMO_API_KEY, FakeOpenMethods
 
 
 async def _fetch_mbu(config: ClarityConfig) -> Any:
@@ -29,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulator-port", type=int, default=8100)
+        parser.add_argument("--openmethods-port", type=int, default=8101,
+                            help="the fake OpenMethods Connect API's port (when "
+                                 "OPENMETHODS_API_KEY is not set)")
         parser.add_argument("--speed", type=float, default=1.0,
                             help="the simulator's simulated seconds per real second")
 
@@ -64,12 +70,17 @@ class Command(BaseCommand):
             config = config.with_url(simulator.url)
             # The pages' actions and drill-downs find Clarity through clarity_config() too.
             settings.CLARITY_SIMULATOR_URL = simulator.url
+        fakes: list[FakeServerThread] = []
         try:
+            if settings.OPENMETHODS is None:
+                fakes.append(_start_openmethods(options["openmethods_port"]))
             try:
                 structure = asyncio.run(_fetch_mbu(config))
             except ClarityError as exc:
                 raise CommandError(f"Clarity at {config.base_url}: {exc}") from exc
             mbu.sync_mbu(structure)
+            if fakes:
+                _demo_openmethods_logins()
             password = secrets.token_urlsafe(9)
             user, _ = get_user_model().objects.get_or_create(username="supervisor")
             user.is_staff = user.is_superuser = True
@@ -82,6 +93,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Dashboard: {base}/")
             self.stdout.write(f"Login: supervisor / {password}")
             self.stdout.write(f"Wallboard: {base}{board.get_absolute_url()}")
+            if fakes:
+                self.stdout.write(f"OpenMethods (fake): {fakes[0].url}/_fake/events")
             self.stdout.flush()
             application = _application()
 
@@ -97,8 +110,35 @@ class Command(BaseCommand):
                    # (docs/deploy.md runs the workers with the same).
                    websocket_max_message_size=16 * 1024 * 1024).run()
         finally:
+            for fake in fakes:
+                fake.stop()
             if simulator is not None:
                 simulator.stop()
+
+
+def _start_openmethods(port: int) -> FakeServerThread:
+    """The fake OpenMethods Connect API, and the dashboard pointed at it."""
+    try:
+        fake = FakeServerThread(FakeOpenMethods().app(), port=port,
+                                name="fake-openmethods").start()
+    except RuntimeError as exc:
+        raise CommandError(f"the fake OpenMethods could not start on port {port}: "
+                           f"{exc.__cause__}") from exc
+    settings.OPENMETHODS = OpenMethodsConfig(api_key=DEMO_API_KEY, base_url=fake.url,
+                                             crm_id="demo-crm")
+    settings.OPENMETHODS_DEFAULT_EVENT = settings.OPENMETHODS_DEFAULT_EVENT or "Supervisor Note"
+    return fake
+
+
+def _demo_openmethods_logins() -> None:
+    """Every agent gets OpenMethods names (an admin enters them for a real deployment): a CTI
+    login with capitals, to show it goes as typed, and a CRM user name."""
+    from dashboard.models import Agent, OpenMethodsLogin
+
+    for agent in Agent.objects.filter(active=True, openmethods__isnull=True):
+        words = agent.name.split()
+        OpenMethodsLogin.objects.create(agent=agent, cti_login="".join(words),
+                                        crm_login=".".join(words))
 
 
 def _application() -> Any:

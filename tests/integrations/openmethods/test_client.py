@@ -42,6 +42,12 @@ def _config(url: str, **changes: object) -> OpenMethodsConfig:
                    **changes)  # type: ignore[arg-type]
 
 
+async def _control(url: str, **body: object) -> None:
+    """The fake's control endpoint, as the demo and the browser tests use it."""
+    async with httpx.AsyncClient() as http:
+        (await http.post(url + "/_fake/control", json=body)).raise_for_status()
+
+
 @pytest.mark.parametrize("answer", ["json", "string"])
 @pytest.mark.parametrize("method", ["POST", "GET"])
 async def test_a_cti_event_reaches_the_agent_with_its_properties(
@@ -72,7 +78,7 @@ async def test_a_crm_event_goes_in_lower_case_with_the_crm_id(
 async def test_a_regenerated_key_is_a_401_telling_the_admin_to_copy_the_new_one(
         fake: tuple[FakeOpenMethods, str]) -> None:
     state, url = fake
-    httpx.post(url + "/_fake/control", json={"api_key": "new-key"}).raise_for_status()
+    await _control(url, api_key="new-key")
     async with OpenMethodsClient(_config(url)) as client:
         with pytest.raises(OpenMethodsUnauthorized) as caught:
             await client.send_cti("JSmith", "popIt")
@@ -85,7 +91,7 @@ async def test_a_regenerated_key_is_a_401_telling_the_admin_to_copy_the_new_one(
 async def test_a_server_error_is_rejected_with_its_status(
         fake: tuple[FakeOpenMethods, str]) -> None:
     _, url = fake
-    httpx.post(url + "/_fake/control", json={"fail_status": 503}).raise_for_status()
+    await _control(url, fail_status=503)
     async with OpenMethodsClient(_config(url)) as client:
         with pytest.raises(OpenMethodsRejected) as caught:
             await client.send_cti("JSmith", "popIt")
