@@ -33,8 +33,9 @@ from integrations.clarity.live import (
     default_plan,
 )
 from integrations.clarity.merge import ApplyStatus, EntityKey, parse_timestamp
+from integrations.genesys.client import GenesysClient
 
-from . import actions, live, mbu, snapshot_transport, sparklines, store
+from . import actions, genesys, integration_alerts, live, mbu, snapshot_transport, sparklines, store
 from .live import BRIDGE_CHANNEL, STATUS_GROUP, LiveState
 from .rule_notifications import CrossingWatch, tiles_of
 
@@ -47,6 +48,8 @@ THRESHOLD_RELOAD_SECONDS = 10.0
 ALERT_EXPIRY_SECONDS = 60.0
 # How often queues are checked against the threshold rules that notify an agent.
 RULE_NOTIFY_SECONDS = 5.0
+# How often the other platforms' alerts are worked out (their APIs are asked less often).
+INTEGRATIONS_SECONDS = 15.0
 
 
 class Bridge:
@@ -69,6 +72,9 @@ class Bridge:
         self.published = 0
         self.updates = 0
         self.crossings = CrossingWatch()
+        self.own_alerts = integration_alerts.OwnAlerts()
+        self._genesys: GenesysClient | None = None
+        self._genesys_checked = 0.0
         # Notifications under way (held so that they are not collected mid-send).
         self._notifying: set[asyncio.Task[Any]] = set()
 
@@ -254,6 +260,7 @@ class Bridge:
             (THRESHOLD_RELOAD_SECONDS, self.reload_thresholds, "reloading the threshold rules"),
             (ALERT_EXPIRY_SECONDS, self.expire_alerts, "expiring old alerts"),
             (RULE_NOTIFY_SECONDS, self.notify_crossings, "notifying threshold crossings"),
+            (INTEGRATIONS_SECONDS, self.check_integrations, "checking the other platforms"),
         ]
         due = [time.monotonic() + every for every, _, _ in jobs]
         while True:
@@ -385,6 +392,30 @@ class Bridge:
             self._notifying.add(task)
             task.add_done_callback(self._notifying.discard)
         return len(crossings)
+
+    async def check_integrations(self) -> int:
+        """Ask the other platforms how they are (Genesys: its API every CHECK_SECONDS) and
+        raise or clear the dashboard's own alerts about them, merged into the live picture
+        like Clarity's. Returns how many alert items changed."""
+        config = settings.GENESYS
+        if config is None:
+            return 0
+        now = datetime.now(tz=UTC)
+        if time.monotonic() - self._genesys_checked >= genesys.CHECK_SECONDS:
+            self._genesys_checked = time.monotonic()
+            if self._genesys is None:
+                self._genesys = GenesysClient(config)
+            healthy, detail = await genesys.check(self._genesys, now=now)
+            await sync_to_async(genesys.save_check)(healthy, detail, now=now)
+        items = await sync_to_async(genesys.alerts)(config, now=now)
+        message = self.own_alerts.message(items, now)
+        if message is None:
+            return 0
+        result = self.state.picture.picture.apply(message)
+        self._dirty.update(result.changed)
+        self._pending_alerts.update(int(key[1]) for key in result.changed if key[0] == "alert")
+        self._wake.set()
+        return len(result.changed)
 
     async def refresh_sparklines(self, *, publish: bool = False) -> None:
         """The last hour of samples, for the tiles' sparklines; with `publish`, every queue's

@@ -61,6 +61,12 @@ def group_name(key: EntityKey) -> str | None:
     return None
 
 
+# The entity of the dashboard's own alerts about other platforms (dashboard.integration_alerts
+# builds them), with each platform's number: their alert groups are this module's business.
+INTEGRATION_ENTITY = "integration"
+INTEGRATION_NUMBERS = {"genesys": 1, "onecloud": 2}
+
+
 def alert_group(entity_type: str, entity_id: Any) -> str:
     return f"alerts.{str(entity_type).lower()}.{entity_id}"
 
@@ -97,6 +103,8 @@ def groups_for(visibility: Visibility, page: str, *, agent_id: int | None = None
     # Every page hears about alerts in scope: the alerts page lists them, the others toast.
     groups += [alert_group("queue", q) for q in sorted(visibility.queue_ids)]
     groups += [alert_group("agent", a) for a in sorted(visibility.agent_ids)]
+    # The dashboard's own alerts about other platforms concern the whole floor.
+    groups += [alert_group(INTEGRATION_ENTITY, n) for n in sorted(INTEGRATION_NUMBERS.values())]
     return groups
 
 

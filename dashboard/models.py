@@ -311,6 +311,48 @@ class ClarityLabels(models.Model):
 
 
 # ---------------------------------------------------------------------------------------------
+# Other platforms' traffic and health (docs/integrations.md)
+# ---------------------------------------------------------------------------------------------
+
+
+class IntegrationMinute(models.Model):
+    """One minute of a monitored integration's traffic: deliveries taken, failures among them
+    (failed delivery receipts), and deliveries refused (bad signature, replay, malformed).
+    Written by dashboard.genesys from the webhook, in whichever web process got it."""
+
+    integration = models.CharField(max_length=40)
+    minute = models.DateTimeField(help_text="The minute the counts stand for (UTC).")
+    messages = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("integration", "minute"),
+                                               name="integration_minute_unique"),)
+        ordering = ("integration", "-minute")
+
+    def __str__(self) -> str:
+        return f"{self.integration} {self.minute:%Y-%m-%d %H:%M}"
+
+
+class IntegrationStatus(models.Model):
+    """A monitored integration as last seen: its last message (from the webhook) and what the
+    platform's API said of it (the bridge asks every minute)."""
+
+    integration = models.CharField(max_length=40, unique=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    healthy = models.BooleanField(null=True, help_text="Blank: not checked yet.")
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name_plural = "integration statuses"
+
+    def __str__(self) -> str:
+        return self.integration
+
+
+# ---------------------------------------------------------------------------------------------
 # What admins configure
 # ---------------------------------------------------------------------------------------------
 

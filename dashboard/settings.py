@@ -17,6 +17,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.env import database_from_url, env_bool, env_int, env_list, env_str, redact_url
+from integrations.genesys.client import GenesysConfig
+from integrations.genesys.errors import GenesysConfigError
 from integrations.openmethods.client import OpenMethodsConfig
 from integrations.openmethods.errors import OpenMethodsConfigError
 
@@ -246,6 +248,11 @@ except OpenMethodsConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 # The event name the agent page's form starts with (a supervisor may type another).
 OPENMETHODS_DEFAULT_EVENT = env_str("OPENMETHODS_DEFAULT_EVENT", "")
+# Genesys Cloud Open Messaging: an integration watched (GENESYS_CLIENT_ID turns it on).
+try:
+    GENESYS = GenesysConfig.from_env()
+except GenesysConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 
 
 def _git_commit(base_dir: Path) -> str | None:

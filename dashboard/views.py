@@ -5,6 +5,7 @@ import hmac
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -26,18 +27,24 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.middleware import HtmxDetails
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from integrations.clarity import wire
+from integrations.genesys.client import GenesysConfig
+from integrations.genesys.webhook import MAX_BODY as GENESYS_MAX_BODY
+from integrations.genesys.webhook import SIGNATURE_HEADER as GENESYS_SIGNATURE_HEADER
 
 from . import (
     action_forms,
     actions,
     agent_page,
     agents_grid,
+    genesys,
     health,
+    integration_alerts,
     live,
     metrics,
     notify,
@@ -177,12 +184,14 @@ def _totals(vis: Visibility) -> list[dict[str, Any]]:
 
 def _visible_alerts(vis: Visibility) -> Any:
     """Alerts are about a queue or an agent; a viewer sees those of the ones they may see
-    (the same rule as the alert groups a page joins, live.groups_for)."""
+    (the same rule as the alert groups a page joins, live.groups_for), and everyone sees the
+    dashboard's own about other platforms (dashboard.integration_alerts)."""
     alerts = Alert.objects.select_related("acknowledged_by")
     if not vis.everything:
         alerts = alerts.filter(
             Q(entity_type__iexact="queue", entity_id__in=vis.queue_ids)
-            | Q(entity_type__iexact="agent", entity_id__in=vis.agent_ids))
+            | Q(entity_type__iexact="agent", entity_id__in=vis.agent_ids)
+            | Q(entity_type__iexact=integration_alerts.ENTITY_TYPE))
     return alerts
 
 
@@ -678,3 +687,64 @@ async def session_disposition(request: HtmxHttpRequest, user: Any, session_id: i
                                              disposition_id=disposition_id,
                                              sub_disposition_id=sub_id)
     return await _action_answer(request, outcome, back=back)
+
+
+# ------------------------------------------------------------------------------ integrations
+# Seconds between the integration tiles' own refreshes.
+INTEGRATION_POLL_SECONDS = 10
+
+
+def _genesys_context(config: GenesysConfig, now: Any) -> dict[str, Any]:
+    shown = genesys.tile(config, now=now)
+    minute = now.replace(second=0, microsecond=0)
+    points = [(minute - timedelta(minutes=len(shown.per_minute) - 1 - i), float(count))
+              for i, count in enumerate(shown.per_minute)]
+    return {"tile": shown, "poll_seconds": INTEGRATION_POLL_SECONDS,
+            "sparkline": sparklines.svg(points, name=_("Messages per minute"), until=now)}
+
+
+@login_required
+@require_safe
+def integrations_page(request: HtmxHttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"page": "integrations",
+                               "openmethods": settings.OPENMETHODS is not None, "genesys": None}
+    if settings.GENESYS is not None:
+        tile_context = _genesys_context(settings.GENESYS, timezone.now())
+        context.update(tile_context, genesys=tile_context["tile"])
+    return render(request, "dashboard/integrations.html", context)
+
+
+@never_cache
+@login_required
+@require_safe
+def genesys_tile(request: HtmxHttpRequest) -> HttpResponse:
+    if settings.GENESYS is None:
+        raise Http404("Genesys is not configured")
+    return render(request, "dashboard/_genesys_tile.html",
+                  _genesys_context(settings.GENESYS, timezone.now()))
+
+
+@csrf_exempt  # Genesys Cloud posts here; the signature made with the integration's secret is
+@require_POST  # the authentication (dashboard.genesys.receive), not a session.
+def genesys_webhook(request: HttpRequest) -> HttpResponse:
+    """The Open Messaging integration's outbound notification webhook."""
+    if settings.GENESYS is None:
+        raise Http404("Genesys is not configured")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > GENESYS_MAX_BODY:
+        return HttpResponse("too large", status=413, content_type="text/plain")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return HttpResponse("too large", status=413, content_type="text/plain")
+    received = genesys.receive(settings.GENESYS, body,
+                               request.headers.get(GENESYS_SIGNATURE_HEADER), now=timezone.now())
+    if received.status != 200:
+        log.warning("Genesys webhook delivery refused (%s): %s", received.status, received.reason)
+    return HttpResponse(received.reason or "ok", status=received.status,
+                        content_type="text/plain")
+
+

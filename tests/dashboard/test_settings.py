@@ -318,3 +318,9 @@ def test_the_legacy_openmethods_host_stops_the_start(monkeypatch: pytest.MonkeyP
         load_settings(monkeypatch, OPENMETHODS_API_KEY="secret-key",
                       OPENMETHODS_URL="https://connect.openmethods.com")
     assert "secret-key" not in str(excinfo.value)
+
+
+def test_genesys_is_off_unless_its_client_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(monkeypatch)["GENESYS"] is None
+    with pytest.raises(ImproperlyConfigured, match="GENESYS_INTEGRATION_ID"):
+        load_settings(monkeypatch, GENESYS_CLIENT_ID="c", GENESYS_CLIENT_SECRET="s")

@@ -103,6 +103,7 @@ class Demo:
     env: dict[str, str]
     proxy: Proxy
     openmethods: str  # the fake OpenMethods Connect API the demo started
+    genesys: str  # the fake Genesys Cloud the demo started
 
     def token(self) -> str:
         response = httpx.post(self.simulator + "/webauth/token", auth=("supervisor", "demo"),
@@ -127,21 +128,21 @@ class Demo:
 
 def start_demo(tmp: Path) -> Iterator[Demo]:
     """Start `manage.py demo` with its own database under `tmp`; yields while it runs."""
-    port, sim_port, om_port = _free_port(), _free_port(), _free_port()
+    port, sim_port, om_port, gen_port = _free_port(), _free_port(), _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CLARITY_", "OPENMETHODS_"))}
+           if not k.startswith(("CLARITY_", "OPENMETHODS_", "GENESYS_"))}
     env.update(DATABASE_URL=f"sqlite:///{tmp}/demo.sqlite3", DJANGO_DEBUG="1")
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = (tmp / "demo.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--port", str(port), "--simulator-port",
-         str(sim_port), "--openmethods-port", str(om_port)],
+         str(sim_port), "--openmethods-port", str(om_port), "--genesys-port", str(gen_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         assert process.stdout is not None
         lines: dict[str, str] = {}
         deadline = time.monotonic() + 90
-        while len(lines) < 4:
+        while len(lines) < 5:
             assert time.monotonic() < deadline, (tmp / "demo.log").read_text()[-3000:]
             line = process.stdout.readline()
             assert line, (tmp / "demo.log").read_text()[-3000:]
@@ -159,7 +160,8 @@ def start_demo(tmp: Path) -> Iterator[Demo]:
                 time.sleep(0.1)
         yield Demo(f"http://127.0.0.1:{proxy.port}", password, wallboard,
                    f"http://127.0.0.1:{sim_port}", env, proxy,
-                   lines["OpenMethods (fake)"].removesuffix("/_fake/events"))
+                   lines["OpenMethods (fake)"].removesuffix("/_fake/events"),
+                   lines["Genesys (fake)"].removesuffix("/_fake/state"))
         proxy.close()
     finally:
         process.terminate()

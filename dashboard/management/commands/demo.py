@@ -15,6 +15,13 @@ from integrations.clarity.client import ClarityClient
 from integrations.clarity.config import ClarityConfig
 from integrations.clarity.errors import ClarityError
 from integrations.fake_server import FakeServerThread
+from integrations.genesys.client import GenesysConfig
+from integrations.genesys.fake import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_INTEGRATION_ID,
+    FakeGenesys,
+)
 from integrations.openmethods.client import OpenMethodsConfig
 from integrations.openmethods.fake import DEMO_API_KEY, FakeOpenMethods
 
@@ -35,6 +42,9 @@ class Command(BaseCommand):
         parser.add_argument("--openmethods-port", type=int, default=8101,
                             help="the fake OpenMethods Connect API's port (when "
                                  "OPENMETHODS_API_KEY is not set)")
+        parser.add_argument("--genesys-port", type=int, default=8102,
+                            help="the fake Genesys Cloud's port (when GENESYS_CLIENT_ID is "
+                                 "not set)")
         parser.add_argument("--speed", type=float, default=1.0,
                             help="the simulator's simulated seconds per real second")
 
@@ -72,14 +82,20 @@ class Command(BaseCommand):
             settings.CLARITY_SIMULATOR_URL = simulator.url
         fakes: list[FakeServerThread] = []
         try:
+            openmethods_fake = genesys_fake = None
             if settings.OPENMETHODS is None:
-                fakes.append(_start_openmethods(options["openmethods_port"]))
+                openmethods_fake = _start_openmethods(options["openmethods_port"])
+                fakes.append(openmethods_fake)
+            if settings.GENESYS is None:
+                genesys_fake = _start_genesys(options["genesys_port"],
+                                              f"http://{host}:{port}/hooks/genesys/open-messaging")
+                fakes.append(genesys_fake)
             try:
                 structure = asyncio.run(_fetch_mbu(config))
             except ClarityError as exc:
                 raise CommandError(f"Clarity at {config.base_url}: {exc}") from exc
             mbu.sync_mbu(structure)
-            if fakes:
+            if openmethods_fake is not None:
                 _demo_openmethods_logins()
             password = secrets.token_urlsafe(9)
             user, _ = get_user_model().objects.get_or_create(username="supervisor")
@@ -93,8 +109,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Dashboard: {base}/")
             self.stdout.write(f"Login: supervisor / {password}")
             self.stdout.write(f"Wallboard: {base}{board.get_absolute_url()}")
-            if fakes:
-                self.stdout.write(f"OpenMethods (fake): {fakes[0].url}/_fake/events")
+            if openmethods_fake is not None:
+                self.stdout.write(f"OpenMethods (fake): {openmethods_fake.url}/_fake/events")
+            if genesys_fake is not None:
+                self.stdout.write(f"Genesys (fake): {genesys_fake.url}/_fake/state")
             self.stdout.flush()
             application = _application()
 
@@ -127,6 +145,24 @@ def _start_openmethods(port: int) -> FakeServerThread:
     settings.OPENMETHODS = OpenMethodsConfig(api_key=DEMO_API_KEY, base_url=fake.url,
                                              crm_id="demo-crm")
     settings.OPENMETHODS_DEFAULT_EVENT = settings.OPENMETHODS_DEFAULT_EVENT or "Supervisor Note"
+    return fake
+
+
+def _start_genesys(port: int, webhook_url: str) -> FakeServerThread:
+    """The fake Genesys Cloud, posting a dozen signed messages a minute to the dashboard's
+    webhook, and the dashboard watching it (open all week; quiet after 3 minutes, so that
+    stopping its traffic shows the alert soon)."""
+    state = FakeGenesys(webhook_url=webhook_url, traffic_per_minute=12)
+    try:
+        fake = FakeServerThread(state.app(), port=port, name="fake-genesys").start()
+    except RuntimeError as exc:
+        raise CommandError(f"the fake Genesys could not start on port {port}: "
+                           f"{exc.__cause__}") from exc
+    settings.GENESYS = GenesysConfig.from_env({
+        "GENESYS_CLIENT_ID": DEMO_CLIENT_ID, "GENESYS_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "GENESYS_INTEGRATION_ID": DEMO_INTEGRATION_ID, "GENESYS_LOGIN_URL": fake.url,
+        "GENESYS_API_URL": fake.url, "GENESYS_OPENING_HOURS": "00:00-23:59",
+        "GENESYS_OPENING_DAYS": "mon-sun", "GENESYS_QUIET_MINUTES": "3"})
     return fake
 
 
