@@ -38,7 +38,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from dashboard import actions, store
+from dashboard import actions, onecloud, store
 from dashboard.clarity import clarity_config
 from dashboard.live import STATUS_ICON_DEFAULT, STATUS_ICONS, STATUS_LABELS
 from dashboard.management.commands.sync_mbu import fetch_mbu
@@ -49,6 +49,8 @@ from dashboard.models import (
     Alert,
     AuditEntry,
     BusinessUnit,
+    ChatEntryPoint,
+    ChatProbe,
     ClarityLabels,
     Group,
     OpenMethodsLogin,
@@ -737,6 +739,48 @@ class ThresholdRuleAdmin(admin.ModelAdmin):
         if db_field.name == "queue":
             kwargs["queryset"] = Queue.objects.filter(active=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ChatEntryPoint)
+class ChatEntryPointAdmin(admin.ModelAdmin):
+    """OneCloud chat entry points the bridge probes (docs/integrations.md)."""
+
+    list_display = ("name", "tenant_url", "app_id", "every_minutes", "enabled", "last_probe")
+    list_editable = ("enabled",)
+    search_fields = ("name", "tenant_url", "app_id")
+    actions = ("probe_now",)
+
+    @admin.display(description=gettext_lazy("last probe"))
+    def last_probe(self, obj: ChatEntryPoint) -> str:
+        last = obj.probes.order_by("-started_at").first()
+        if last is None:
+            return "—"
+        when = timezone.localtime(last.started_at).strftime("%Y-%m-%d %H:%M")
+        if last.accepted:
+            return _("%(when)s: accepted in %(seconds).2f s") % {"when": when,
+                                                                 "seconds": last.seconds or 0}
+        return _("%(when)s: failed (%(cause)s)") % {"when": when, "cause": last.cause}
+
+    @admin.action(description=gettext_lazy("Probe now"))
+    def probe_now(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # Each probe is one chat on the tenant, started and ended: a handful at a time.
+        for row in list(queryset[:10]):
+            result = async_to_sync(onecloud.run_probe)(row, now=timezone.now())
+            if result.accepted:
+                self.message_user(request, _("%(name)s: accepted in %(seconds).2f s") % {
+                    "name": row.name, "seconds": result.seconds or 0}, messages.SUCCESS)
+            else:
+                self.message_user(request, _("%(name)s: failed (%(cause)s)") % {
+                    "name": row.name, "cause": result.cause}, messages.ERROR)
+
+
+@admin.register(ChatProbe)
+class ChatProbeAdmin(ReadOnlyAdmin):
+    list_display = ("entry_point", "started_at", "accepted", "seconds", "ended", "code",
+                    "cause")
+    list_filter = ("accepted", "entry_point")
+    list_select_related = ("entry_point",)
+    date_hierarchy = "started_at"
 
 
 @admin.register(OpenMethodsLogin)

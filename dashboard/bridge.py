@@ -35,7 +35,17 @@ from integrations.clarity.live import (
 from integrations.clarity.merge import ApplyStatus, EntityKey, parse_timestamp
 from integrations.genesys.client import GenesysClient
 
-from . import actions, genesys, integration_alerts, live, mbu, snapshot_transport, sparklines, store
+from . import (
+    actions,
+    genesys,
+    integration_alerts,
+    live,
+    mbu,
+    onecloud,
+    snapshot_transport,
+    sparklines,
+    store,
+)
 from .live import BRIDGE_CHANNEL, STATUS_GROUP, LiveState
 from .rule_notifications import CrossingWatch, tiles_of
 
@@ -75,6 +85,8 @@ class Bridge:
         self.own_alerts = integration_alerts.OwnAlerts()
         self._genesys: GenesysClient | None = None
         self._genesys_checked = 0.0
+        # Chat probes under way, by entry point: one at a time each.
+        self._probing: dict[int, asyncio.Task[Any]] = {}
         # Notifications under way (held so that they are not collected mid-send).
         self._notifying: set[asyncio.Task[Any]] = set()
 
@@ -394,20 +406,27 @@ class Bridge:
         return len(crossings)
 
     async def check_integrations(self) -> int:
-        """Ask the other platforms how they are (Genesys: its API every CHECK_SECONDS) and
-        raise or clear the dashboard's own alerts about them, merged into the live picture
-        like Clarity's. Returns how many alert items changed."""
-        config = settings.GENESYS
-        if config is None:
-            return 0
+        """Ask the other platforms how they are (Genesys: its API every CHECK_SECONDS;
+        OneCloud: start the chat probes that are due, in the background) and raise or clear
+        the dashboard's own alerts about them, merged into the live picture like Clarity's.
+        Returns how many alert items changed."""
         now = datetime.now(tz=UTC)
-        if time.monotonic() - self._genesys_checked >= genesys.CHECK_SECONDS:
-            self._genesys_checked = time.monotonic()
-            if self._genesys is None:
-                self._genesys = GenesysClient(config)
-            healthy, detail = await genesys.check(self._genesys, now=now)
-            await sync_to_async(genesys.save_check)(healthy, detail, now=now)
-        items = await sync_to_async(genesys.alerts)(config, now=now)
+        items: list[dict[str, Any]] = []
+        config = settings.GENESYS
+        if config is not None:
+            if time.monotonic() - self._genesys_checked >= genesys.CHECK_SECONDS:
+                self._genesys_checked = time.monotonic()
+                if self._genesys is None:
+                    self._genesys = GenesysClient(config)
+                healthy, detail = await genesys.check(self._genesys, now=now)
+                await sync_to_async(genesys.save_check)(healthy, detail, now=now)
+            items += await sync_to_async(genesys.alerts)(config, now=now)
+        for row in await sync_to_async(onecloud.due)(now):
+            if row.pk not in self._probing:
+                self._probing[row.pk] = task = asyncio.create_task(
+                    onecloud.run_probe(row, now=now))
+                task.add_done_callback(self._probe_done)
+        items += await sync_to_async(onecloud.alerts)(now)
         message = self.own_alerts.message(items, now)
         if message is None:
             return 0
@@ -416,6 +435,13 @@ class Bridge:
         self._pending_alerts.update(int(key[1]) for key in result.changed if key[0] == "alert")
         self._wake.set()
         return len(result.changed)
+
+    def _probe_done(self, task: asyncio.Task[Any]) -> None:
+        for pk, running in list(self._probing.items()):
+            if running is task:
+                del self._probing[pk]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a chat probe failed", exc_info=task.exception())
 
     async def refresh_sparklines(self, *, publish: bool = False) -> None:
         """The last hour of samples, for the tiles' sparklines; with `publish`, every queue's

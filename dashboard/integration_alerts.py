@@ -2,9 +2,10 @@
 in error): alert items like Clarity's, merged into the live picture under a subscription of
 ours, so that pages list and toast them exactly as they do Clarity's.
 
-Their ids sit in a range Clarity's do not reach in practice (FIRST_ID and up, one per platform
-and kind); their entity is "integration" with the platform's number, and every page (but an
-agent's) joins those alert groups: a channel going quiet concerns the whole floor.
+Their ids sit in a range Clarity's do not reach in practice (FIRST_ID and up, by platform,
+kind and index, still within a 32-bit integer); their entity is "integration" with the
+platform's number, and every page (but an agent's) joins those alert groups: a channel going
+quiet concerns the whole floor.
 
     item(platform, kind, *, name, active, now, ...) -> dict     # one alert, active or not
     OwnAlerts().message(items, now) -> dict | None               # a snapshot for the merge
@@ -24,14 +25,19 @@ KINDS = {"quiet": 1, "state": 2, "probe": 3}
 ENTITY_TYPE = INTEGRATION_ENTITY
 
 
-def alert_id(platform: str, kind: str) -> int:
-    return FIRST_ID + PLATFORMS[platform] * 100 + KINDS[kind]
+def alert_id(platform: str, kind: str, index: int = 0) -> int:
+    """`index` tells apart alerts of one kind (a OneCloud entry point's primary key)."""
+    if not 0 <= index < 100_000:
+        raise ValueError(f"alert index out of range: {index}")
+    return FIRST_ID + PLATFORMS[platform] * 1_000_000 + KINDS[kind] * 100_000 + index
 
 
 def item(platform: str, kind: str, *, name: str, active: bool, now: datetime,
          entity_name: str, metric: str, message: str, value: float | None = None,
-         threshold: float | None = None, severity: str = "critical") -> dict[str, Any]:
-    return {"type": "alert", "id": alert_id(platform, kind), "name": name, "severity": severity,
+         threshold: float | None = None, severity: str = "critical",
+         index: int = 0) -> dict[str, Any]:
+    return {"type": "alert", "id": alert_id(platform, kind, index), "name": name,
+            "severity": severity,
             "entityType": ENTITY_TYPE, "entityId": PLATFORMS[platform],
             "entityName": entity_name, "metric": metric, "modality": "",
             "value": round(value, 1) if value is not None else None, "threshold": threshold,
@@ -68,7 +74,7 @@ class OwnAlerts:
                           "clearedTime": self._cleared.get(key)})
         # The value (minutes quiet) moves every check; only a change of state is news.
         stable = [{k: v for k, v in entry.items() if k != "value"} for entry in shown]
-        if stable == self._last:
+        if stable == self._last or (not stable and self._last is None):
             return None
         self._last = stable
         self._sequence += 1

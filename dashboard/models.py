@@ -352,6 +352,68 @@ class IntegrationStatus(models.Model):
         return self.integration
 
 
+class ChatEntryPoint(models.Model):
+    """A OneCloud CX chat scenario entry that the bridge probes on a schedule: it starts a chat
+    there, times its acceptance and ends it (dashboard.onecloud). Use a test scenario entry:
+    each probe is a real chat request on the tenant."""
+
+    name = models.CharField(max_length=200)
+    base_url = models.URLField(
+        "API address", help_text="The tenant's address, e.g. https://tenant.cx.onecloud.com "
+                                 "(the API is under /clientweb/api/v2/).")
+    tenant_url = models.CharField(
+        "tenant URL", max_length=200,
+        help_text="The contact center's domain, shown at the top right of the Contact Center "
+                  "Administrator application, e.g. yourcompany.brightpattern.com.")
+    app_id = models.CharField("appId", max_length=128,
+                              help_text="The Messaging/Chat scenario entry's identifier.")
+    client_id = models.CharField("clientId", max_length=128, default="dashboard-probe",
+                                 help_text="Identifies this probe as a client application.")
+    phone_number = models.CharField(max_length=40, blank=True,
+                                    help_text="Sent as phone_number with each chat request.")
+    parameters = models.JSONField(default=dict, blank=True,
+                                  help_text='Sent as the chat\'s parameters, e.g. '
+                                            '{"first_name": "Probe"}.')
+    every_minutes = models.PositiveIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="How often to probe.")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "chat entry point (OneCloud)"
+        verbose_name_plural = "chat entry points (OneCloud)"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.parameters, dict) or not all(
+                isinstance(v, str) for v in self.parameters.values()):
+            raise ValidationError({"parameters": "A JSON object of text values."})
+
+
+class ChatProbe(models.Model):
+    """One probe of a chat entry point, as it went."""
+
+    entry_point = models.ForeignKey(ChatEntryPoint, models.CASCADE, related_name="probes")
+    started_at = models.DateTimeField()
+    accepted = models.BooleanField()
+    seconds = models.FloatField(null=True, blank=True,
+                                help_text="How long the chat request took to be accepted.")
+    ended = models.BooleanField(default=False, help_text="The test chat was ended cleanly.")
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    code = models.CharField("error code", max_length=10, blank=True)
+    cause = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ("-started_at",)
+        indexes = (models.Index(fields=("entry_point", "-started_at")),)
+
+    def __str__(self) -> str:
+        return f"{self.entry_point} {self.started_at:%Y-%m-%d %H:%M}"
+
+
 # ---------------------------------------------------------------------------------------------
 # What admins configure
 # ---------------------------------------------------------------------------------------------

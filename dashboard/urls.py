@@ -32,6 +32,7 @@ urlpatterns = [
     path("agents/<int:agent_id>/notify", views.agent_notify, name="agent_notify"),
     path("integrations/", views.integrations_page, name="integrations"),
     path("integrations/genesys/tile", views.genesys_tile, name="genesys_tile"),
+    path("integrations/onecloud/tiles", views.onecloud_tiles, name="onecloud_tiles"),
     path("hooks/genesys/open-messaging", views.genesys_webhook, name="genesys_webhook"),
     path("sessions/<int:session_id>/notes", views.session_notes, name="session_notes"),
     path("sessions/<int:session_id>/disposition", views.session_disposition,

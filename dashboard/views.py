@@ -48,6 +48,7 @@ from . import (
     live,
     metrics,
     notify,
+    onecloud,
     ratelimit,
     search,
     sessions,
@@ -706,12 +707,24 @@ def _genesys_context(config: GenesysConfig, now: Any) -> dict[str, Any]:
 @login_required
 @require_safe
 def integrations_page(request: HtmxHttpRequest) -> HttpResponse:
+    now = timezone.now()
     context: dict[str, Any] = {"page": "integrations",
-                               "openmethods": settings.OPENMETHODS is not None, "genesys": None}
+                               "openmethods": settings.OPENMETHODS is not None, "genesys": None,
+                               "entry_tiles": onecloud.tiles(now),
+                               "poll_seconds": INTEGRATION_POLL_SECONDS}
     if settings.GENESYS is not None:
-        tile_context = _genesys_context(settings.GENESYS, timezone.now())
+        tile_context = _genesys_context(settings.GENESYS, now)
         context.update(tile_context, genesys=tile_context["tile"])
     return render(request, "dashboard/integrations.html", context)
+
+
+@never_cache
+@login_required
+@require_safe
+def onecloud_tiles(request: HtmxHttpRequest) -> HttpResponse:
+    return render(request, "dashboard/_onecloud_tiles.html", {
+        "entry_tiles": onecloud.tiles(timezone.now()),
+        "poll_seconds": INTEGRATION_POLL_SECONDS})
 
 
 @never_cache

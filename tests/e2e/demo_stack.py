@@ -104,6 +104,7 @@ class Demo:
     proxy: Proxy
     openmethods: str  # the fake OpenMethods Connect API the demo started
     genesys: str  # the fake Genesys Cloud the demo started
+    onecloud: str  # the fake OneCloud CX tenant the demo started
 
     def token(self) -> str:
         response = httpx.post(self.simulator + "/webauth/token", auth=("supervisor", "demo"),
@@ -128,7 +129,7 @@ class Demo:
 
 def start_demo(tmp: Path) -> Iterator[Demo]:
     """Start `manage.py demo` with its own database under `tmp`; yields while it runs."""
-    port, sim_port, om_port, gen_port = _free_port(), _free_port(), _free_port(), _free_port()
+    port, sim_port, om_port, gen_port, oc_port = (_free_port() for _ in range(5))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("CLARITY_", "OPENMETHODS_", "GENESYS_"))}
     env.update(DATABASE_URL=f"sqlite:///{tmp}/demo.sqlite3", DJANGO_DEBUG="1")
@@ -136,13 +137,14 @@ def start_demo(tmp: Path) -> Iterator[Demo]:
     log = (tmp / "demo.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--port", str(port), "--simulator-port",
-         str(sim_port), "--openmethods-port", str(om_port), "--genesys-port", str(gen_port)],
+         str(sim_port), "--openmethods-port", str(om_port), "--genesys-port", str(gen_port),
+         "--onecloud-port", str(oc_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         assert process.stdout is not None
         lines: dict[str, str] = {}
         deadline = time.monotonic() + 90
-        while len(lines) < 5:
+        while len(lines) < 6:
             assert time.monotonic() < deadline, (tmp / "demo.log").read_text()[-3000:]
             line = process.stdout.readline()
             assert line, (tmp / "demo.log").read_text()[-3000:]
@@ -161,7 +163,8 @@ def start_demo(tmp: Path) -> Iterator[Demo]:
         yield Demo(f"http://127.0.0.1:{proxy.port}", password, wallboard,
                    f"http://127.0.0.1:{sim_port}", env, proxy,
                    lines["OpenMethods (fake)"].removesuffix("/_fake/events"),
-                   lines["Genesys (fake)"].removesuffix("/_fake/state"))
+                   lines["Genesys (fake)"].removesuffix("/_fake/state"),
+                   lines["OneCloud (fake)"].removesuffix("/_fake/state"))
         proxy.close()
     finally:
         process.terminate()

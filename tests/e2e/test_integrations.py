@@ -27,3 +27,29 @@ def test_the_genesys_tile_counts_traffic_and_refused_deliveries(page: Page, demo
     assert answer == 401
     expect(refused).to_have_text(str(before + 1), timeout=15_000)
     expect(tile).to_contain_text("Refused deliveries (1 h)")
+
+
+def test_the_demo_chat_entry_point_is_probed_and_its_failure_shown(page: Page,
+                                                                   demo: Demo) -> None:
+    log_in(page, demo)
+    page.goto(demo.url + "/integrations/")
+    group = page.locator("#integration-onecloud")
+    result = group.locator('[data-metric="result"]').first
+    # The bridge probes the demo's entry point within its first checks (every 15 s).
+    expect(result).to_have_text("accepted", timeout=40_000)
+    state = httpx.get(demo.onecloud + "/_fake/state").json()
+    assert state["started"] >= 1 and state["open"] == 0  # each test chat was ended
+    # Make the tenant refuse chats, and probe at once from the admin.
+    httpx.post(demo.onecloud + "/_fake/control", json={"fail_code": "5001"}).raise_for_status()
+    try:
+        page.goto(demo.url + "/admin/dashboard/chatentrypoint/")
+        page.locator('input[name="_selected_action"]').first.check()
+        page.select_option('select[name="action"]', "probe_now")
+        page.get_by_role("button", name="Go").click()
+        expect(page.locator(".messagelist")).to_contain_text("no chat server is available")
+        page.goto(demo.url + "/integrations/")
+        expect(result).to_have_text("failed")
+        expect(group.locator('[data-metric="cause"]').first).to_contain_text("5001")
+    finally:
+        httpx.post(demo.onecloud + "/_fake/control",
+                   json={"fail_code": None}).raise_for_status()

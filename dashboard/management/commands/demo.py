@@ -22,6 +22,9 @@ from integrations.genesys.fake import (
     DEMO_INTEGRATION_ID,
     FakeGenesys,
 )
+from integrations.onecloud.fake import DEMO_APP_ID as ONECLOUD_APP_ID
+from integrations.onecloud.fake import DEMO_TENANT as ONECLOUD_TENANT
+from integrations.onecloud.fake import FakeOneCloud
 from integrations.openmethods.client import OpenMethodsConfig
 from integrations.openmethods.fake import DEMO_API_KEY, FakeOpenMethods
 
@@ -42,6 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("--openmethods-port", type=int, default=8101,
                             help="the fake OpenMethods Connect API's port (when "
                                  "OPENMETHODS_API_KEY is not set)")
+        parser.add_argument("--onecloud-port", type=int, default=8103,
+                            help="the fake OneCloud CX tenant's port (a demo chat entry point "
+                                 "is probed there when none is configured)")
         parser.add_argument("--genesys-port", type=int, default=8102,
                             help="the fake Genesys Cloud's port (when GENESYS_CLIENT_ID is "
                                  "not set)")
@@ -55,7 +61,7 @@ class Command(BaseCommand):
 
         from dashboard import mbu
         from dashboard.bridge import run_bridge
-        from dashboard.models import Queue, Team, Wallboard
+        from dashboard.models import ChatEntryPoint, Queue, Team, Wallboard
         from integrations.clarity.simulator.server import SimulatorConfig, SimulatorThread
 
         host, port = options["host"], options["port"]
@@ -97,6 +103,10 @@ class Command(BaseCommand):
             mbu.sync_mbu(structure)
             if openmethods_fake is not None:
                 _demo_openmethods_logins()
+            onecloud_fake = None
+            if not ChatEntryPoint.objects.exclude(name=DEMO_ENTRY_POINT).exists():
+                onecloud_fake = _start_onecloud(options["onecloud_port"])
+                fakes.append(onecloud_fake)
             password = secrets.token_urlsafe(9)
             user, _ = get_user_model().objects.get_or_create(username="supervisor")
             user.is_staff = user.is_superuser = True
@@ -113,6 +123,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"OpenMethods (fake): {openmethods_fake.url}/_fake/events")
             if genesys_fake is not None:
                 self.stdout.write(f"Genesys (fake): {genesys_fake.url}/_fake/state")
+            if onecloud_fake is not None:
+                self.stdout.write(f"OneCloud (fake): {onecloud_fake.url}/_fake/state")
             self.stdout.flush()
             application = _application()
 
@@ -163,6 +175,26 @@ def _start_genesys(port: int, webhook_url: str) -> FakeServerThread:
         "GENESYS_INTEGRATION_ID": DEMO_INTEGRATION_ID, "GENESYS_LOGIN_URL": fake.url,
         "GENESYS_API_URL": fake.url, "GENESYS_OPENING_HOURS": "00:00-23:59",
         "GENESYS_OPENING_DAYS": "mon-sun", "GENESYS_QUIET_MINUTES": "3"})
+    return fake
+
+
+DEMO_ENTRY_POINT = "Demo test chat"
+
+
+def _start_onecloud(port: int) -> FakeServerThread:
+    """The fake OneCloud CX tenant, and a chat entry point on it probed every minute."""
+    from dashboard.models import ChatEntryPoint
+
+    try:
+        fake = FakeServerThread(FakeOneCloud().app(), port=port, name="fake-onecloud").start()
+    except RuntimeError as exc:
+        raise CommandError(f"the fake OneCloud could not start on port {port}: "
+                           f"{exc.__cause__}") from exc
+    ChatEntryPoint.objects.update_or_create(name=DEMO_ENTRY_POINT, defaults={
+        "base_url": fake.url, "tenant_url": ONECLOUD_TENANT, "app_id": ONECLOUD_APP_ID,
+        "client_id": "dashboard-probe", "phone_number": "3001",
+        "parameters": {"first_name": "Dashboard", "last_name": "Probe"}, "every_minutes": 1,
+        "enabled": True})
     return fake
 
 
