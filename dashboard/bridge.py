@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -37,6 +38,7 @@ from integrations.genesys.client import GenesysClient
 
 from . import (
     actions,
+    ccai_sessions,
     genesys,
     integration_alerts,
     live,
@@ -273,6 +275,7 @@ class Bridge:
             (ALERT_EXPIRY_SECONDS, self.expire_alerts, "expiring old alerts"),
             (RULE_NOTIFY_SECONDS, self.notify_crossings, "notifying threshold crossings"),
             (INTEGRATIONS_SECONDS, self.check_integrations, "checking the other platforms"),
+            (ccai_sessions.INGEST_SECONDS, self.ingest_ccai, "reading CCAI session metadata"),
         ]
         due = [time.monotonic() + every for every, _, _ in jobs]
         while True:
@@ -435,6 +438,17 @@ class Bridge:
         self._pending_alerts.update(int(key[1]) for key in result.changed if key[0] == "alert")
         self._wake.set()
         return len(result.changed)
+
+    async def ingest_ccai(self) -> int:
+        """Read the CCAI session metadata files that are new or changed in CCAI_STORAGE_DIR;
+        returns how many were stored."""
+        if not settings.CCAI_STORAGE_DIR:
+            return 0
+        done = await sync_to_async(ccai_sessions.ingest)(Path(settings.CCAI_STORAGE_DIR))
+        if done.refused:
+            log.warning("CCAI session metadata: %d file(s) could not be read: %s",
+                        len(done.refused), ", ".join(done.refused[:5]))
+        return done.new + done.updated
 
     def _probe_done(self, task: asyncio.Task[Any]) -> None:
         for pk, running in list(self._probing.items()):

@@ -415,6 +415,128 @@ class ChatProbe(models.Model):
 
 
 # ---------------------------------------------------------------------------------------------
+# The dashboard as a CCAI Platform Custom CRM (dashboard.ccai_crm, docs/integrations.md)
+# ---------------------------------------------------------------------------------------------
+
+
+class CrmAccount(models.Model):
+    """An account (contact, customer) that CCAI Platform found or created through the Generic
+    API."""
+
+    name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    # The phone's digits, for lookups in whatever format CCAI sends.
+    phone_digits = models.CharField(max_length=40, blank=True, db_index=True)
+    email = models.EmailField(blank=True, db_index=True)
+    custom_user_id = models.CharField(max_length=200, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = "CRM account (CCAI)"
+        verbose_name_plural = "CRM accounts (CCAI)"
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.phone or f"Account {self.pk}"
+
+
+class CrmRecord(models.Model):
+    """A record (case, ticket) of an account, created and updated by CCAI Platform."""
+
+    account = models.ForeignKey(CrmAccount, models.CASCADE, related_name="records")
+    subject = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=40, default="open")
+    phone = models.CharField(max_length=40, blank=True)
+    source_type = models.CharField(max_length=20, blank=True, help_text="PHONE or CHAT.")
+    menu = models.CharField(max_length=300, blank=True)
+    direction = models.CharField(max_length=20, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    feedback = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = "CRM record (CCAI)"
+        verbose_name_plural = "CRM records (CCAI)"
+
+    def __str__(self) -> str:
+        return self.subject or f"Record {self.pk}"
+
+
+class CrmComment(models.Model):
+    record = models.ForeignKey(CrmRecord, models.CASCADE, related_name="comments")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("created_at",)
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class CrmAttachment(models.Model):
+    """A file CCAI Platform uploaded to a record (a recording, a transcript, metadata)."""
+
+    record = models.ForeignKey(CrmRecord, models.CASCADE, related_name="attachments")
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    size = models.PositiveIntegerField()
+    data = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("created_at",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CcaiSession(models.Model):
+    """A CCAI Platform call or chat, from its session metadata file in external storage."""
+
+    KIND_CHOICES = (("call", "Call"), ("chat", "Chat"))
+
+    kind = models.CharField(max_length=4, choices=KIND_CHOICES)
+    session_id = models.BigIntegerField()
+    lang = models.CharField(max_length=10, blank=True)
+    session_type = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    wait_seconds = models.PositiveIntegerField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    hold_seconds = models.PositiveIntegerField(null=True, blank=True)
+    rating = models.SmallIntegerField(null=True, blank=True)
+    feedback = models.TextField(blank=True)
+    menu_path = models.CharField(max_length=500, blank=True)
+    agent_name = models.CharField(max_length=200, blank=True)
+    agent_email = models.CharField(max_length=254, blank=True)
+    end_user_phone = models.CharField(max_length=40, blank=True)
+    end_user_email = models.CharField(max_length=254, blank=True)
+    raw = models.JSONField(default=dict)
+    file_name = models.CharField(max_length=100)
+    file_mtime = models.FloatField(default=0, help_text="The file's time when last read.")
+    ingested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("kind", "session_id"),
+                                               name="ccai_session_unique"),)
+        ordering = ("-ended_at",)
+        verbose_name = "CCAI session"
+        verbose_name_plural = "CCAI sessions"
+
+    def __str__(self) -> str:
+        return f"{self.kind}-{self.session_id}"
+
+    def get_absolute_url(self) -> str:
+        return f"/ccai/sessions/{self.kind}-{self.session_id}/"
+
+
+# ---------------------------------------------------------------------------------------------
 # What admins configure
 # ---------------------------------------------------------------------------------------------
 

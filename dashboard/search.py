@@ -21,6 +21,7 @@ from integrations.clarity.client import ClarityClient
 from integrations.clarity.errors import ClarityError, ClarityUnavailable
 from integrations.clarity.wire import AgentSearch, QueueSearch
 
+from .ccai_sessions import CcaiHit
 from .live import STATUS_ICON_DEFAULT, STATUS_ICONS, STATUS_LABELS
 from .mbu import Visibility
 
@@ -68,10 +69,12 @@ class SearchResults:
     queues: tuple[QueueHit, ...] = ()
     searched: bool = False   # False: the query was too short and Clarity was not asked
     error: str = ""
+    # CCAI Platform sessions (dashboard.ccai_sessions), for viewers who may see them.
+    ccai: tuple[CcaiHit, ...] = ()
 
     @property
     def count(self) -> int:
-        return len(self.agents) + len(self.queues)
+        return len(self.agents) + len(self.queues) + len(self.ccai)
 
 
 def clean(query: str | None) -> str:

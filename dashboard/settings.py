@@ -17,6 +17,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.env import database_from_url, env_bool, env_int, env_list, env_str, redact_url
+from integrations.ccai.errors import CcaiConfigError
+from integrations.ccai.generic_api import CcaiApiConfig
 from integrations.genesys.client import GenesysConfig
 from integrations.genesys.errors import GenesysConfigError
 from integrations.openmethods.client import OpenMethodsConfig
@@ -253,6 +255,16 @@ try:
     GENESYS = GenesysConfig.from_env()
 except GenesysConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from None
+# CCAI Platform Custom CRM: the Generic API endpoints answer once CCAI_CRM_AUTH is set; session
+# metadata files are read from CCAI_STORAGE_DIR (its ujet-metadata folder) when set.
+try:
+    CCAI_CRM = CcaiApiConfig.from_env()
+except CcaiConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+CCAI_STORAGE_DIR = env_str("CCAI_STORAGE_DIR", "")
+if CCAI_STORAGE_DIR and not Path(CCAI_STORAGE_DIR).is_absolute():
+    raise ImproperlyConfigured(f"CCAI_STORAGE_DIR must be an absolute path, not "
+                               f"{CCAI_STORAGE_DIR!r}")
 
 
 def _git_commit(base_dir: Path) -> str | None:

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -19,12 +21,17 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -32,6 +39,11 @@ from django.views.decorators.http import require_POST, require_safe
 from django_htmx.middleware import HtmxDetails
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from integrations.ccai.errors import CcaiError, CcaiInvalid, CcaiTooLarge
+from integrations.ccai.generic_api import LOOKUP_QUERY as CCAI_LOOKUP_QUERY
+from integrations.ccai.generic_api import check_auth as check_ccai_auth
+from integrations.ccai.generic_api import place as place_ccai
+from integrations.ccai.generic_api import read_body as read_ccai_body
 from integrations.clarity import wire
 from integrations.genesys.client import GenesysConfig
 from integrations.genesys.webhook import MAX_BODY as GENESYS_MAX_BODY
@@ -42,6 +54,8 @@ from . import (
     actions,
     agent_page,
     agents_grid,
+    ccai_crm,
+    ccai_sessions,
     genesys,
     health,
     integration_alerts,
@@ -63,7 +77,18 @@ from .mbu import (
     visibility_for,
     visibility_for_wallboard,
 )
-from .models import Agent, Alert, BusinessUnit, Group, Queue, StatusPeriod, Team
+from .models import (
+    Agent,
+    Alert,
+    BusinessUnit,
+    CrmAccount,
+    CrmAttachment,
+    CrmRecord,
+    Group,
+    Queue,
+    StatusPeriod,
+    Team,
+)
 
 log = logging.getLogger(__name__)
 
@@ -414,6 +439,11 @@ async def search_page(request: HtmxHttpRequest) -> HttpResponse:
     gets the results alone; a plain GET (no JavaScript, a bookmark) the whole page."""
     query = request.GET.get("q", "")
     results = await search.run(await web_client(), await _visibility(request), query)
+    user = await request.auser()
+    if (results.searched or results.error) and await sync_to_async(user.has_perm)(
+            "dashboard.view_ccaisession"):
+        hits = await sync_to_async(ccai_sessions.search)(results.query)
+        results = replace(results, ccai=tuple(hits))
     context = {"page": "search", "results": results, "min_query": search.MIN_QUERY,
                "max_query": search.MAX_QUERY}
     if request.htmx:
@@ -761,3 +791,192 @@ def genesys_webhook(request: HttpRequest) -> HttpResponse:
                         content_type="text/plain")
 
 
+
+
+# ------------------------------------------------------------- CCAI Platform, as its Custom CRM
+# The Generic API endpoints CCAI Platform calls (dashboard.ccai_crm): no session and no CSRF
+# token (a server calls them), authenticated as CCAI_CRM_AUTH says; the answer's object at the
+# response data location; errors as {"error": ...} with the status CCAI should see (400 only
+# for what may work on a retry: integrations/ccai/errors.py).
+CcaiView = Callable[..., Any]
+
+
+def _ccai_api(view: CcaiView) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def endpoint(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        config = settings.CCAI_CRM
+        if config is None:
+            raise Http404("The CCAI Custom CRM endpoints are off")
+        try:
+            check_ccai_auth(config, request.headers)
+            status, found = view(request, config, **kwargs)
+        except CcaiError as exc:
+            if exc.status >= 500 or exc.status == 400:
+                log.warning("CCAI %s %s: %s", request.method, request.path, exc.message)
+            return JsonResponse({"error": exc.message}, status=exc.status)
+        return JsonResponse(place_ccai(found, config.response_location), status=status,
+                            safe=False)
+
+    return csrf_exempt(endpoint)
+
+
+def _ccai_params(request: HttpRequest, known: frozenset[str]) -> dict[str, Any]:
+    if request.method == "GET":
+        return dict(request.GET.items())
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise CcaiTooLarge("the request is too large") from None
+    return read_ccai_body(body, known=known)
+
+
+@_ccai_api
+def ccai_accounts(request: HttpRequest, config: Any) -> tuple[int, Any]:
+    if request.method == "GET":
+        return 200, ccai_crm.find_account(_ccai_params(request, ccai_crm.ACCOUNT_FIELDS))
+    if request.method == "POST":
+        return 201, ccai_crm.create_account(_ccai_params(request, ccai_crm.ACCOUNT_FIELDS))
+    raise CcaiError("GET (find) or POST (create)", status=405)
+
+
+@_ccai_api
+def ccai_account(request: HttpRequest, config: Any, account_id: int) -> tuple[int, Any]:
+    if request.method != "GET":
+        raise CcaiError("GET only", status=405)
+    return 200, ccai_crm.get_account(account_id)
+
+
+@_ccai_api
+def ccai_records(request: HttpRequest, config: Any) -> tuple[int, Any]:
+    if request.method == "GET":
+        return 200, ccai_crm.find_record(_ccai_params(request, ccai_crm.RECORD_FIELDS))
+    if request.method == "POST":
+        return 201, ccai_crm.create_record(_ccai_params(request, ccai_crm.RECORD_FIELDS))
+    raise CcaiError("GET (find) or POST (create)", status=405)
+
+
+@_ccai_api
+def ccai_record(request: HttpRequest, config: Any, record_id: int) -> tuple[int, Any]:
+    if request.method in ("PUT", "PATCH", "POST"):
+        return 200, ccai_crm.update_record(
+            record_id, _ccai_params(request, ccai_crm.RECORD_FIELDS))
+    if request.method == "GET":
+        return 200, ccai_crm.record_json(ccai_crm.get_record(record_id))
+    raise CcaiError("GET, or PUT/PATCH to update", status=405)
+
+
+@_ccai_api
+def ccai_comments(request: HttpRequest, config: Any, record_id: int) -> tuple[int, Any]:
+    if request.method not in ("POST", "PUT", "PATCH"):
+        raise CcaiError("POST, PUT or PATCH", status=405)
+    return 201, ccai_crm.add_comment(record_id, _ccai_params(request, frozenset({"comment",
+                                                                                  "id"})))
+
+
+@_ccai_api
+def ccai_attachments(request: HttpRequest, config: Any, record_id: int) -> tuple[int, Any]:
+    if request.method not in ("POST", "PUT", "PATCH"):
+        raise CcaiError("POST, PUT or PATCH", status=405)
+    limit = config.max_upload
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit * 4 // 3 + 64 * 1024:
+        raise CcaiTooLarge(f"the upload is over {limit // (1024 * 1024)} MiB")
+    if request.content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise CcaiInvalid("the form has no file")
+        if upload.size is None or upload.size > limit:
+            raise CcaiTooLarge(f"the file is over {limit // (1024 * 1024)} MiB")
+        data = ccai_crm.Upload(upload.name or "attachment",
+                               upload.content_type or "application/octet-stream", upload.read())
+    else:
+        # The Base64 form can be larger than Django's body limit for forms: read it here.
+        raw = request.read(limit * 4 // 3 + 64 * 1024 + 1)
+        data = ccai_crm.upload_from_json(read_ccai_body(raw, known=frozenset({"file", "id",
+                                                                                "name"})),
+                                         limit)
+
+    def url_of(record: int, attachment: int) -> str:
+        return request.build_absolute_uri(f"/crm/ccai/api/records/{record}/attachments/"
+                                          f"{attachment}")
+
+    return 201, ccai_crm.add_attachment(record_id, data, url_of=url_of)
+
+
+@require_safe
+def ccai_attachment(request: HttpRequest, record_id: int, attachment_id: int) -> HttpResponse:
+    """The attachment builder URL: for CCAI (its API authentication) and for agents and
+    supervisors signed in to the dashboard who may see CRM records."""
+    config = settings.CCAI_CRM
+    if config is None:
+        raise Http404("The CCAI Custom CRM endpoints are off")
+    if not request.user.has_perm("dashboard.view_crmattachment"):
+        try:
+            check_ccai_auth(config, request.headers)
+        except CcaiError:
+            if request.user.is_authenticated:
+                raise Http404("No such attachment") from None
+            return redirect_to_login(request.get_full_path())
+    found = CrmAttachment.objects.filter(pk=attachment_id, record_id=record_id).first()
+    if found is None:
+        raise Http404("No such attachment")
+    response = HttpResponse(bytes(found.data), content_type=found.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, found.name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# The pages CCAI's lookup URLs open, and the CCAI session drill-down.
+@login_required
+@require_safe
+def ccai_lookup(request: HttpRequest) -> HttpResponse:
+    """The custom lookup URL: {ANI}, {CUID}, {EMAIL} (and the menu, channel and type, shown)
+    as query parameters; CCAI leaves out empty ones."""
+    if not request.user.has_perm("dashboard.view_crmaccount"):
+        raise PermissionDenied
+    given = {name: request.GET.get(query, "")[:200]
+             for name, query in CCAI_LOOKUP_QUERY.items()}
+    accounts = ccai_crm.find_accounts({"phone": given["ANI"], "email": given["EMAIL"],
+                                       "custom_user_id": given["CUID"]})
+    if len(accounts) == 1:
+        return redirect(f"/crm/ccai/accounts/{accounts[0].pk}/")
+    return render(request, "dashboard/ccai_lookup.html", {
+        "given": {k: v for k, v in given.items() if v}, "accounts": accounts[:50]})
+
+
+@login_required
+@require_safe
+def ccai_account_page(request: HttpRequest, account_id: int) -> HttpResponse:
+    if not request.user.has_perm("dashboard.view_crmaccount"):
+        raise PermissionDenied
+    account = CrmAccount.objects.filter(pk=account_id).first()
+    if account is None:
+        raise Http404("No such account")
+    return render(request, "dashboard/ccai_account.html", {
+        "account": account,
+        "records": account.records.prefetch_related("comments", "attachments")[:50],
+        "sessions": ccai_crm.sessions_for(account)})
+
+
+@login_required
+@require_safe
+def ccai_record_page(request: HttpRequest, record_id: int) -> HttpResponse:
+    record = CrmRecord.objects.filter(pk=record_id).first()
+    if record is None or not request.user.has_perm("dashboard.view_crmrecord"):
+        raise Http404("No such record")
+    return redirect(f"/crm/ccai/accounts/{record.account_id}/#record-{record.pk}")
+
+
+@login_required
+@require_safe
+def ccai_session_page(request: HttpRequest, kind: str, session_id: int) -> HttpResponse:
+    if not request.user.has_perm("dashboard.view_ccaisession"):
+        raise PermissionDenied
+    found = ccai_sessions.get(kind, session_id)
+    if found is None:
+        raise Http404("No such CCAI session")
+    return render(request, "dashboard/ccai_session.html", {
+        "s": found, "raw_text": json.dumps(found.raw, indent=2, ensure_ascii=False)})

@@ -10,13 +10,15 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, get_resolver
 
+from integrations.ccai.generic_api import CcaiApiConfig
 from integrations.genesys.client import GenesysConfig
 
 pytestmark = pytest.mark.django_db
 
 # Values for the URL's parameters; which object it is does not matter: the CSRF check comes
 # before the view.
-ARGUMENTS = {"agent_id": 5, "session_id": 7, "alert_id": 3, "token": "x" * 43}
+ARGUMENTS = {"agent_id": 5, "session_id": 7, "alert_id": 3, "token": "x" * 43,
+             "account_id": 1, "record_id": 1, "attachment_id": 1, "kind": "call"}
 
 
 def _dashboard_urls() -> list[tuple[str, Any]]:
@@ -36,8 +38,10 @@ POSTS = ["login", "logout", "acknowledge_alert", "agent_status", "agent_suspend"
 
 
 # Posted to by other platforms' servers, which hold no session: each authenticates what it
-# posts another way (tests/dashboard/test_genesys.py: the integration's HMAC signature).
-WEBHOOKS = {"genesys_webhook"}
+# posts another way (tests/dashboard/test_genesys.py: the integration's HMAC signature;
+# tests/dashboard/test_ccai_crm.py: CCAI's configured authentication).
+WEBHOOKS = {"genesys_webhook", "ccai_api_accounts", "ccai_api_account", "ccai_api_records",
+            "ccai_api_record", "ccai_api_comments", "ccai_api_attachments"}
 
 
 def test_the_walk_finds_the_state_changing_urls() -> None:
@@ -63,6 +67,7 @@ def test_the_webhooks_refuse_an_unsigned_post_instead(settings: Any) -> None:
     settings.GENESYS = GenesysConfig.from_env({"GENESYS_CLIENT_ID": "c",
                                                "GENESYS_CLIENT_SECRET": "s",
                                                "GENESYS_INTEGRATION_ID": "i"})
+    settings.CCAI_CRM = CcaiApiConfig("basic", username="u", password="p" * 12)
     names = {name for _, name in _dashboard_urls()}
     assert names >= WEBHOOKS
     for path, name in _dashboard_urls():
