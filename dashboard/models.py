@@ -494,6 +494,26 @@ class CrmAttachment(models.Model):
         return self.name
 
 
+class CcaiOAuthGrant(models.Model):
+    """What the OAuth 2.0 authorization code flow gave CCAI Platform (dashboard.ccai_oauth):
+    a short-lived code, then access and refresh tokens. Only their SHA-256 digests are kept."""
+
+    code_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    redirect_uri = models.CharField(max_length=500)
+    access_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    refresh_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="When the code, then the access token, expires.")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True,
+                                    blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "CCAI OAuth grant"
+
+    def __str__(self) -> str:
+        return f"Grant {self.pk} ({self.created_at:%Y-%m-%d})"
+
+
 class CcaiSession(models.Model):
     """A CCAI Platform call or chat, from its session metadata file in external storage."""
 

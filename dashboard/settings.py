@@ -261,6 +261,8 @@ try:
     CCAI_CRM = CcaiApiConfig.from_env()
 except CcaiConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from None
+# Where CCAI's OAuth flow may send the code back to (its redirect URL), comma-separated.
+CCAI_CRM_OAUTH_REDIRECT_URIS = tuple(env_list("CCAI_CRM_OAUTH_REDIRECT_URIS", []))
 CCAI_STORAGE_DIR = env_str("CCAI_STORAGE_DIR", "")
 if CCAI_STORAGE_DIR and not Path(CCAI_STORAGE_DIR).is_absolute():
     raise ImproperlyConfigured(f"CCAI_STORAGE_DIR must be an absolute path, not "

@@ -45,6 +45,8 @@ urlpatterns = [
     path("crm/ccai/api/records/<int:record_id>/attachments/<int:attachment_id>",
          views.ccai_attachment, name="ccai_attachment"),
     path("crm/ccai/lookup", views.ccai_lookup, name="ccai_lookup"),
+    path("crm/ccai/oauth/authorize", views.ccai_oauth_authorize, name="ccai_oauth_authorize"),
+    path("crm/ccai/oauth/token", views.ccai_oauth_token, name="ccai_oauth_token"),
     path("crm/ccai/accounts/<int:account_id>/", views.ccai_account_page, name="ccai_account"),
     path("crm/ccai/records/<int:record_id>/", views.ccai_record_page, name="ccai_record"),
     path("ccai/sessions/<str:kind>-<int:session_id>/", views.ccai_session_page,

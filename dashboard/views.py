@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 import json
 import logging
@@ -10,7 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.exceptions import ChannelFull
@@ -55,6 +56,7 @@ from . import (
     agent_page,
     agents_grid,
     ccai_crm,
+    ccai_oauth,
     ccai_sessions,
     genesys,
     health,
@@ -808,7 +810,7 @@ def _ccai_api(view: CcaiView) -> Callable[..., HttpResponse]:
         if config is None:
             raise Http404("The CCAI Custom CRM endpoints are off")
         try:
-            check_ccai_auth(config, request.headers)
+            check_ccai_auth(config, request.headers, ccai_oauth.bearer_valid)
             status, found = view(request, config, **kwargs)
         except CcaiError as exc:
             if exc.status >= 500 or exc.status == 400:
@@ -915,7 +917,7 @@ def ccai_attachment(request: HttpRequest, record_id: int, attachment_id: int) ->
         raise Http404("The CCAI Custom CRM endpoints are off")
     if not request.user.has_perm("dashboard.view_crmattachment"):
         try:
-            check_ccai_auth(config, request.headers)
+            check_ccai_auth(config, request.headers, ccai_oauth.bearer_valid)
         except CcaiError:
             if request.user.is_authenticated:
                 raise Http404("No such attachment") from None
@@ -980,3 +982,63 @@ def ccai_session_page(request: HttpRequest, kind: str, session_id: int) -> HttpR
         raise Http404("No such CCAI session")
     return render(request, "dashboard/ccai_session.html", {
         "s": found, "raw_text": json.dumps(found.raw, indent=2, ensure_ascii=False)})
+
+
+# CCAI's OAuth 2.0 authentication: the authorization URL (an administrator approves) and the
+# token URL (CCAI's server trades the code, later the refresh token).
+@login_required
+def ccai_oauth_authorize(request: HttpRequest) -> HttpResponse:
+    config = settings.CCAI_CRM
+    if config is None:
+        raise Http404("The CCAI Custom CRM endpoints are off")
+    if not request.user.has_perm("dashboard.change_crmaccount"):
+        raise PermissionDenied
+    params = request.GET if request.method == "GET" else request.POST
+    try:
+        redirect_uri = ccai_oauth.check_request(config, params,
+                                                settings.CCAI_CRM_OAUTH_REDIRECT_URIS)
+    except CcaiError as exc:
+        # Never redirect an unchecked request anywhere: say why here.
+        return render(request, "dashboard/ccai_oauth.html", {"problem": exc.message},
+                      status=400)
+    state = params.get("state", "")
+    if request.method == "POST":
+        if request.POST.get("decision") != "approve":
+            return redirect(_with_query(redirect_uri, error="access_denied", state=state))
+        code = ccai_oauth.approve(redirect_uri, request.user)
+        log.info("CCAI OAuth access approved by %s", request.user.get_username())
+        return redirect(_with_query(redirect_uri, code=code, state=state))
+    return render(request, "dashboard/ccai_oauth.html", {
+        "redirect_uri": redirect_uri, "fields": {k: v for k, v in params.items()
+                                                 if k in ("response_type", "client_id",
+                                                          "redirect_uri", "state", "scope",
+                                                          "access_type")}})
+
+
+def _with_query(url: str, **values: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return url + joiner + urlencode({k: v for k, v in values.items() if v})
+
+
+@csrf_exempt  # CCAI's server calls it, authenticated by the client id and secret
+@require_POST
+def ccai_oauth_token(request: HttpRequest) -> HttpResponse:
+    config = settings.CCAI_CRM
+    if config is None:
+        raise Http404("The CCAI Custom CRM endpoints are off")
+    client = (request.POST.get("client_id", ""), request.POST.get("client_secret", ""))
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Basic "):
+        try:
+            user, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            user, secret = "", ""
+        client = (unquote(user), unquote(secret))
+    try:
+        answer = ccai_oauth.exchange(config, request.POST, client)
+    except ccai_oauth.OAuthError as exc:
+        return JsonResponse({"error": exc.code, "error_description": exc.message},
+                            status=exc.status)
+    response = JsonResponse(answer)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -235,3 +235,89 @@ def test_a_user_without_a_role_sees_no_crm_pages(client: Client) -> None:
     client.force_login(get_user_model().objects.create_user("nobody"))
     assert client.get("/crm/ccai/lookup").status_code == 403
     assert client.get("/ccai/sessions/call-1/").status_code == 403
+
+
+# -- OAuth 2.0 (authorization code) -----------------------------------------------------------
+
+CLIENT, SECRET = "ccai-client", "a-client-secret-of-some-length"
+REDIRECT = "https://tenant.ccaiplatform.com/v1/crm/oauth/callback"
+
+
+@pytest.fixture
+def oauth(settings: Any, live_server: Any) -> str:
+    settings.CCAI_CRM = CcaiApiConfig("oauth", oauth_client_id=CLIENT,
+                                      oauth_client_secret=SECRET)
+    settings.CCAI_CRM_OAUTH_REDIRECT_URIS = (REDIRECT,)
+    return str(live_server.url)
+
+
+def _authorize(client: Client, **changes: str) -> Any:
+    params = {"response_type": "code", "client_id": CLIENT, "redirect_uri": REDIRECT,
+              "state": "s-1", "scope": "crm"}
+    params.update(changes)
+    return client.post("/crm/ccai/oauth/authorize", {**params, "decision": "approve"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_oauth_flow_gives_ccai_a_token_that_opens_the_api(oauth: str) -> None:
+    admin = Client()
+    admin.force_login(get_user_model().objects.create_superuser("boss"))
+    consent = admin.get("/crm/ccai/oauth/authorize", {
+        "response_type": "code", "client_id": CLIENT, "redirect_uri": REDIRECT, "state": "s-1"})
+    assert consent.status_code == 200 and "Approve" in consent.content.decode()
+    approved = _authorize(admin)
+    location = approved["Location"]
+    assert location.startswith(REDIRECT + "?") and "state=s-1" in location
+    code = location.split("code=")[1].split("&")[0]
+
+    token = httpx.post(oauth + "/crm/ccai/oauth/token", auth=(CLIENT, SECRET), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}).json()
+    assert token["token_type"] == "Bearer" and token["expires_in"] == 3600
+    again = httpx.post(oauth + "/crm/ccai/oauth/token", auth=(CLIENT, SECRET), data={
+        "grant_type": "authorization_code", "code": code})
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+    tenant = _tenant(oauth, location="")
+    tenant.auth = {"bearer": token["access_token"]}
+    assert asyncio.run(tenant.account_for(dict(SESSION)))
+    tenant.auth = {"bearer": "made-up"}
+    assert asyncio.run(tenant.call("find_account", dict(SESSION)))[0] == 401
+
+    refreshed = httpx.post(oauth + "/crm/ccai/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+        "client_id": CLIENT, "client_secret": SECRET}).json()
+    tenant.auth = {"bearer": refreshed["access_token"]}
+    assert asyncio.run(tenant.call("find_account", dict(SESSION)))[0] == 200
+    tenant.auth = {"bearer": token["access_token"]}  # replaced by the refresh
+    assert asyncio.run(tenant.call("find_account", dict(SESSION)))[0] == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_token_endpoint_refuses_a_wrong_client(oauth: str) -> None:
+    response = httpx.post(oauth + "/crm/ccai/oauth/token", auth=(CLIENT, "wrong"),
+                          data={"grant_type": "authorization_code", "code": "x"})
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("changes", [{"redirect_uri": "https://evil.example/cb"},
+                                     {"client_id": "someone-else"}, {"response_type": "token"}])
+def test_an_unchecked_authorization_request_redirects_nowhere(settings: Any,
+                                                             changes: dict[str, str]) -> None:
+    settings.CCAI_CRM = CcaiApiConfig("oauth", oauth_client_id=CLIENT,
+                                      oauth_client_secret=SECRET)
+    settings.CCAI_CRM_OAUTH_REDIRECT_URIS = (REDIRECT,)
+    admin = Client()
+    admin.force_login(get_user_model().objects.create_superuser("boss"))
+    response = _authorize(admin, **changes)
+    assert response.status_code == 400 and "Location" not in response
+
+
+@pytest.mark.django_db
+def test_only_an_administrator_approves(settings: Any) -> None:
+    settings.CCAI_CRM = CcaiApiConfig("oauth", oauth_client_id=CLIENT,
+                                      oauth_client_secret=SECRET)
+    settings.CCAI_CRM_OAUTH_REDIRECT_URIS = (REDIRECT,)
+    viewer = Client()
+    viewer.force_login(get_user_model().objects.create_user("viewer"))
+    assert _authorize(viewer).status_code == 403

@@ -41,7 +41,7 @@ POSTS = ["login", "logout", "acknowledge_alert", "agent_status", "agent_suspend"
 # posts another way (tests/dashboard/test_genesys.py: the integration's HMAC signature;
 # tests/dashboard/test_ccai_crm.py: CCAI's configured authentication).
 WEBHOOKS = {"genesys_webhook", "ccai_api_accounts", "ccai_api_account", "ccai_api_records",
-            "ccai_api_record", "ccai_api_comments", "ccai_api_attachments"}
+            "ccai_api_record", "ccai_api_comments", "ccai_api_attachments", "ccai_oauth_token"}
 
 
 def test_the_walk_finds_the_state_changing_urls() -> None:
