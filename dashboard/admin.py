@@ -49,9 +49,12 @@ from dashboard.models import (
     Alert,
     AuditEntry,
     BusinessUnit,
+    CcaiSession,
     ChatEntryPoint,
     ChatProbe,
     ClarityLabels,
+    CrmAccount,
+    CrmRecord,
     Group,
     OpenMethodsLogin,
     Queue,
@@ -781,6 +784,36 @@ class ChatProbeAdmin(ReadOnlyAdmin):
     list_filter = ("accepted", "entry_point")
     list_select_related = ("entry_point",)
     date_hierarchy = "started_at"
+
+
+@admin.register(CrmAccount)
+class CrmAccountAdmin(admin.ModelAdmin):
+    """The Custom CRM's accounts (CCAI Platform creates them through the Generic API)."""
+
+    list_display = ("__str__", "phone", "email", "custom_user_id", "created_at")
+    search_fields = ("name", "phone", "email", "custom_user_id")
+    readonly_fields = ("phone_digits",)
+
+
+@admin.register(CrmRecord)
+class CrmRecordAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "account", "status", "source_type", "menu", "rating",
+                    "created_at")
+    list_filter = ("status", "source_type")
+    list_select_related = ("account",)
+    search_fields = ("subject", "description", "account__name")
+    raw_id_fields = ("account",)
+
+
+@admin.register(CcaiSession)
+class CcaiSessionAdmin(ReadOnlyAdmin):
+    """Read from CCAI's session metadata files: changed only by a newer file."""
+
+    list_display = ("__str__", "session_type", "status", "agent_name", "end_user_phone",
+                    "ended_at")
+    list_filter = ("kind", "status")
+    search_fields = ("session_id", "agent_name", "end_user_phone", "end_user_email")
+    date_hierarchy = "ended_at"
 
 
 @admin.register(OpenMethodsLogin)

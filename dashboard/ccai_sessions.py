@@ -27,7 +27,7 @@ from .models import CcaiSession
 
 log = logging.getLogger(__name__)
 
-INGEST_SECONDS = 60.0
+INGEST_SECONDS = 20.0
 # Files read per pass at the most: a first pass over a large backlog is spread over passes.
 BATCH = 2000
 

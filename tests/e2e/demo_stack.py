@@ -105,6 +105,7 @@ class Demo:
     openmethods: str  # the fake OpenMethods Connect API the demo started
     genesys: str  # the fake Genesys Cloud the demo started
     onecloud: str  # the fake OneCloud CX tenant the demo started
+    ccai_storage: str  # where the demo's fake CCAI tenant writes session metadata
 
     def token(self) -> str:
         response = httpx.post(self.simulator + "/webauth/token", auth=("supervisor", "demo"),
@@ -131,7 +132,7 @@ def start_demo(tmp: Path) -> Iterator[Demo]:
     """Start `manage.py demo` with its own database under `tmp`; yields while it runs."""
     port, sim_port, om_port, gen_port, oc_port = (_free_port() for _ in range(5))
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CLARITY_", "OPENMETHODS_", "GENESYS_"))}
+           if not k.startswith(("CLARITY_", "OPENMETHODS_", "GENESYS_", "CCAI_"))}
     env.update(DATABASE_URL=f"sqlite:///{tmp}/demo.sqlite3", DJANGO_DEBUG="1")
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = (tmp / "demo.log").open("w")
@@ -144,7 +145,7 @@ def start_demo(tmp: Path) -> Iterator[Demo]:
         assert process.stdout is not None
         lines: dict[str, str] = {}
         deadline = time.monotonic() + 90
-        while len(lines) < 6:
+        while len(lines) < 7:
             assert time.monotonic() < deadline, (tmp / "demo.log").read_text()[-3000:]
             line = process.stdout.readline()
             assert line, (tmp / "demo.log").read_text()[-3000:]
@@ -164,7 +165,8 @@ def start_demo(tmp: Path) -> Iterator[Demo]:
                    f"http://127.0.0.1:{sim_port}", env, proxy,
                    lines["OpenMethods (fake)"].removesuffix("/_fake/events"),
                    lines["Genesys (fake)"].removesuffix("/_fake/state"),
-                   lines["OneCloud (fake)"].removesuffix("/_fake/state"))
+                   lines["OneCloud (fake)"].removesuffix("/_fake/state"),
+                   lines["CCAI (fake)"])
         proxy.close()
     finally:
         process.terminate()

@@ -53,3 +53,26 @@ def test_the_demo_chat_entry_point_is_probed_and_its_failure_shown(page: Page,
     finally:
         httpx.post(demo.onecloud + "/_fake/control",
                    json={"fail_code": None}).raise_for_status()
+
+
+def test_ccai_sessions_reach_the_crm_search_and_drill_down(page: Page, demo: Demo) -> None:
+    # The demo's fake CCAI tenant runs a session through the Custom CRM endpoints every 20 s
+    # and writes its metadata file (James Bond's call first); the bridge reads the files
+    # every 20 s.
+    log_in(page, demo)
+    page.goto(demo.url + "/crm/ccai/lookup?email=james.bond@agents.co")
+    for _ in range(20):
+        if "/crm/ccai/accounts/" in page.url:
+            break
+        page.wait_for_timeout(5_000)
+        page.reload()
+    expect(page.locator("h1")).to_have_text("James Bond", timeout=5_000)
+    for _ in range(30):
+        page.goto(demo.url + "/search/?q=Moneypenny")
+        if page.locator('a[href^="/ccai/sessions/"]').count():
+            break
+        page.wait_for_timeout(5_000)
+    hit = page.locator('a[href^="/ccai/sessions/"]').first
+    hit.click()
+    expect(page.locator("h1")).to_contain_text("CCAI")
+    expect(page.locator("main")).to_contain_text("Eve Moneypenny")

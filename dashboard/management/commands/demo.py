@@ -14,19 +14,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from integrations.clarity.client import ClarityClient
 from integrations.clarity.config import ClarityConfig
 from integrations.clarity.errors import ClarityError
-from integrations.fake_server import FakeServerThread
-from integrations.genesys.client import GenesysConfig
-from integrations.genesys.fake import (
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
-    DEMO_INTEGRATION_ID,
-    FakeGenesys,
-)
-from integrations.onecloud.fake import DEMO_APP_ID as ONECLOUD_APP_ID
-from integrations.onecloud.fake import DEMO_TENANT as ONECLOUD_TENANT
-from integrations.onecloud.fake import FakeOneCloud
-from integrations.openmethods.client import OpenMethodsConfig
-from integrations.openmethods.fake import DEMO_API_KEY, FakeOpenMethods
 
 
 async def _fetch_mbu(config: ClarityConfig) -> Any:
@@ -61,7 +48,8 @@ class Command(BaseCommand):
 
         from dashboard import mbu
         from dashboard.bridge import run_bridge
-        from dashboard.models import ChatEntryPoint, Queue, Team, Wallboard
+        from dashboard.demo_fakes import DemoFakes
+        from dashboard.models import Queue, Team, Wallboard
         from integrations.clarity.simulator.server import SimulatorConfig, SimulatorThread
 
         host, port = options["host"], options["port"]
@@ -86,27 +74,16 @@ class Command(BaseCommand):
             config = config.with_url(simulator.url)
             # The pages' actions and drill-downs find Clarity through clarity_config() too.
             settings.CLARITY_SIMULATOR_URL = simulator.url
-        fakes: list[FakeServerThread] = []
+        ports = {name: options[f"{name}_port"] for name in ("openmethods", "genesys",
+                                                           "onecloud")}
+        fakes = DemoFakes.start(host, port, ports)
         try:
-            openmethods_fake = genesys_fake = None
-            if settings.OPENMETHODS is None:
-                openmethods_fake = _start_openmethods(options["openmethods_port"])
-                fakes.append(openmethods_fake)
-            if settings.GENESYS is None:
-                genesys_fake = _start_genesys(options["genesys_port"],
-                                              f"http://{host}:{port}/hooks/genesys/open-messaging")
-                fakes.append(genesys_fake)
             try:
                 structure = asyncio.run(_fetch_mbu(config))
             except ClarityError as exc:
                 raise CommandError(f"Clarity at {config.base_url}: {exc}") from exc
             mbu.sync_mbu(structure)
-            if openmethods_fake is not None:
-                _demo_openmethods_logins()
-            onecloud_fake = None
-            if not ChatEntryPoint.objects.exclude(name=DEMO_ENTRY_POINT).exists():
-                onecloud_fake = _start_onecloud(options["onecloud_port"])
-                fakes.append(onecloud_fake)
+            fakes.after_sync()
             password = secrets.token_urlsafe(9)
             user, _ = get_user_model().objects.get_or_create(username="supervisor")
             user.is_staff = user.is_superuser = True
@@ -119,12 +96,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Dashboard: {base}/")
             self.stdout.write(f"Login: supervisor / {password}")
             self.stdout.write(f"Wallboard: {base}{board.get_absolute_url()}")
-            if openmethods_fake is not None:
-                self.stdout.write(f"OpenMethods (fake): {openmethods_fake.url}/_fake/events")
-            if genesys_fake is not None:
-                self.stdout.write(f"Genesys (fake): {genesys_fake.url}/_fake/state")
-            if onecloud_fake is not None:
-                self.stdout.write(f"OneCloud (fake): {onecloud_fake.url}/_fake/state")
+            for line in fakes.lines():
+                self.stdout.write(line)
             self.stdout.flush()
             application = _application()
 
@@ -140,73 +113,9 @@ class Command(BaseCommand):
                    # (docs/deploy.md runs the workers with the same).
                    websocket_max_message_size=16 * 1024 * 1024).run()
         finally:
-            for fake in fakes:
-                fake.stop()
+            fakes.stop()
             if simulator is not None:
                 simulator.stop()
-
-
-def _start_openmethods(port: int) -> FakeServerThread:
-    """The fake OpenMethods Connect API, and the dashboard pointed at it."""
-    try:
-        fake = FakeServerThread(FakeOpenMethods().app(), port=port,
-                                name="fake-openmethods").start()
-    except RuntimeError as exc:
-        raise CommandError(f"the fake OpenMethods could not start on port {port}: "
-                           f"{exc.__cause__}") from exc
-    settings.OPENMETHODS = OpenMethodsConfig(api_key=DEMO_API_KEY, base_url=fake.url,
-                                             crm_id="demo-crm")
-    settings.OPENMETHODS_DEFAULT_EVENT = settings.OPENMETHODS_DEFAULT_EVENT or "Supervisor Note"
-    return fake
-
-
-def _start_genesys(port: int, webhook_url: str) -> FakeServerThread:
-    """The fake Genesys Cloud, posting a dozen signed messages a minute to the dashboard's
-    webhook, and the dashboard watching it (open all week; quiet after 3 minutes, so that
-    stopping its traffic shows the alert soon)."""
-    state = FakeGenesys(webhook_url=webhook_url, traffic_per_minute=12)
-    try:
-        fake = FakeServerThread(state.app(), port=port, name="fake-genesys").start()
-    except RuntimeError as exc:
-        raise CommandError(f"the fake Genesys could not start on port {port}: "
-                           f"{exc.__cause__}") from exc
-    settings.GENESYS = GenesysConfig.from_env({
-        "GENESYS_CLIENT_ID": DEMO_CLIENT_ID, "GENESYS_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "GENESYS_INTEGRATION_ID": DEMO_INTEGRATION_ID, "GENESYS_LOGIN_URL": fake.url,
-        "GENESYS_API_URL": fake.url, "GENESYS_OPENING_HOURS": "00:00-23:59",
-        "GENESYS_OPENING_DAYS": "mon-sun", "GENESYS_QUIET_MINUTES": "3"})
-    return fake
-
-
-DEMO_ENTRY_POINT = "Demo test chat"
-
-
-def _start_onecloud(port: int) -> FakeServerThread:
-    """The fake OneCloud CX tenant, and a chat entry point on it probed every minute."""
-    from dashboard.models import ChatEntryPoint
-
-    try:
-        fake = FakeServerThread(FakeOneCloud().app(), port=port, name="fake-onecloud").start()
-    except RuntimeError as exc:
-        raise CommandError(f"the fake OneCloud could not start on port {port}: "
-                           f"{exc.__cause__}") from exc
-    ChatEntryPoint.objects.update_or_create(name=DEMO_ENTRY_POINT, defaults={
-        "base_url": fake.url, "tenant_url": ONECLOUD_TENANT, "app_id": ONECLOUD_APP_ID,
-        "client_id": "dashboard-probe", "phone_number": "3001",
-        "parameters": {"first_name": "Dashboard", "last_name": "Probe"}, "every_minutes": 1,
-        "enabled": True})
-    return fake
-
-
-def _demo_openmethods_logins() -> None:
-    """Every agent gets OpenMethods names (an admin enters them for a real deployment): a CTI
-    login with capitals, to show it goes as typed, and a CRM user name."""
-    from dashboard.models import Agent, OpenMethodsLogin
-
-    for agent in Agent.objects.filter(active=True, openmethods__isnull=True):
-        words = agent.name.split()
-        OpenMethodsLogin.objects.create(agent=agent, cti_login="".join(words),
-                                        crm_login=".".join(words))
 
 
 def _application() -> Any:
