@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 from aiohttp import web
 
 
 class FakeServerThread:
     """`FakeServerThread(app).start()` serves `app` on 127.0.0.1 (`port=0`: any free port) until
-    `stop()`; `url` is its address."""
+    `stop()` (or `with FakeServerThread(app) as server:`); `url` is its address."""
 
     def __init__(self, app: web.Application, *, port: int = 0, name: str = "fake") -> None:
         self.app = app
@@ -64,3 +65,20 @@ class FakeServerThread:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(15)
+
+    def __enter__(self) -> FakeServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def control_body(request: web.Request) -> dict[str, Any] | web.Response:
+    """A fake's control request's JSON object, or the 400 answer saying it is not one."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.Response(status=400, text="The body must be JSON.")
+    if not isinstance(body, dict):
+        return web.Response(status=400, text="The body must be a JSON object.")
+    return body

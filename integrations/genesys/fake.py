@@ -31,6 +31,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from integrations.fake_server import control_body
+
 DEMO_CLIENT_ID = "demo-genesys-client"
 DEMO_CLIENT_SECRET = "demo-genesys-secret"  # noqa: S105 - the fake's documented demo secret
 DEMO_INTEGRATION_ID = "6d9a2f4c-3b1e-4c55-9a1e-2f0b7c1d8e90"
@@ -100,12 +102,9 @@ class FakeGenesys:
                        f"{self.integration_id}"})
 
     async def _control(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.Response(status=400, text="The body must be JSON.")
-        if not isinstance(body, dict):
-            return web.Response(status=400, text="The body must be a JSON object.")
+        body = await control_body(request)
+        if isinstance(body, web.Response):
+            return body
         for name in ("status", "create_status", "create_error", "secret", "webhook_url"):
             if name in body:
                 setattr(self, name, str(body[name]))

@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from integrations.fake_server import control_body
+
 DEMO_TENANT = "demo.brightpattern.com"
 DEMO_APP_ID = "TestChat"
 # Status codes as the document's sample errors suggest; the codes are the document's.
@@ -142,12 +144,9 @@ class FakeOneCloud:
         return web.json_response({})
 
     async def _control(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.Response(status=400, text="The body must be JSON.")
-        if not isinstance(body, dict):
-            return web.Response(status=400, text="The body must be a JSON object.")
+        body = await control_body(request)
+        if isinstance(body, web.Response):
+            return body
         if "delay" in body:
             self.delay = max(0.0, float(body["delay"]))
         if "fail_code" in body:

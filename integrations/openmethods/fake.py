@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from integrations.fake_server import control_body
+
 KEEP = 500
 # The key the fake accepts unless told otherwise (the demo configures the dashboard with it).
 DEMO_API_KEY = "demo-openmethods-api-key"
@@ -103,12 +105,9 @@ class FakeOpenMethods:
         return web.json_response(list(self.events))
 
     async def _control(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.Response(status=400, text="The body must be JSON.")
-        if not isinstance(body, dict):
-            return web.Response(status=400, text="The body must be a JSON object.")
+        body = await control_body(request)
+        if isinstance(body, web.Response):
+            return body
         if "api_key" in body:
             self.api_key = str(body["api_key"])
         if "fail_status" in body:

@@ -198,12 +198,9 @@ def test_the_integrations_page_shows_the_tile(admin_client: Client) -> None:
 @pytest.fixture
 def fake(settings: Any) -> Iterator[FakeGenesys]:
     state = FakeGenesys()
-    server = FakeServerThread(state.app(), name="fake-genesys").start()
-    settings.GENESYS = _config(server.url)
-    try:
+    with FakeServerThread(state.app(), name="fake-genesys") as server:
+        settings.GENESYS = _config(server.url)
         yield state
-    finally:
-        server.stop()
 
 
 def _bridge() -> Bridge:

@@ -38,12 +38,9 @@ openmethods_migration = importlib.import_module("dashboard.migrations.0005_openm
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeOpenMethods, OpenMethodsConfig]]:
     state = FakeOpenMethods()
-    server = FakeServerThread(state.app(), name="fake-openmethods").start()
-    try:
+    with FakeServerThread(state.app(), name="fake-openmethods") as server:
         yield state, OpenMethodsConfig(api_key=DEMO_API_KEY, base_url=server.url,
                                        crm_id="acme.crm")
-    finally:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -28,11 +28,8 @@ NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeOneCloud, str]]:
     state = FakeOneCloud()
-    server = FakeServerThread(state.app(), name="fake-onecloud").start()
-    try:
+    with FakeServerThread(state.app(), name="fake-onecloud") as server:
         yield state, server.url
-    finally:
-        server.stop()
 
 
 def _entry(url: str, **changes: Any) -> ChatEntryPoint:

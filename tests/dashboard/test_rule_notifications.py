@@ -94,12 +94,9 @@ def test_tiles_of_skips_the_agnostic_totals() -> None:
 @pytest.fixture
 def fake(settings: Any) -> Iterator[FakeOpenMethods]:
     state = FakeOpenMethods()
-    server = FakeServerThread(state.app(), name="fake-openmethods").start()
-    settings.OPENMETHODS = OpenMethodsConfig(api_key=DEMO_API_KEY, base_url=server.url)
-    try:
+    with FakeServerThread(state.app(), name="fake-openmethods") as server:
+        settings.OPENMETHODS = OpenMethodsConfig(api_key=DEMO_API_KEY, base_url=server.url)
         yield state
-    finally:
-        server.stop()
 
 
 def _bridge(queued: int) -> Bridge:

@@ -52,11 +52,8 @@ def flaky() -> Iterator[str]:
         return web.json_response({"data": {"id": 5}} if status == 200 else {}, status=status)
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    server = FakeServerThread(app).start()
-    try:
+    with FakeServerThread(app) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 async def test_a_400_is_retried_and_the_response_location_read(flaky: str) -> None:

@@ -29,11 +29,8 @@ from integrations.genesys.fake import (
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeGenesys, str]]:
     state = FakeGenesys()
-    server = FakeServerThread(state.app(), name="fake-genesys").start()
-    try:
+    with FakeServerThread(state.app(), name="fake-genesys") as server:
         yield state, server.url
-    finally:
-        server.stop()
 
 
 def _config(url: str, **env: str) -> GenesysConfig:

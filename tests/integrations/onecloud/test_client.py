@@ -24,11 +24,8 @@ DOCUMENTED = ["1000", "2000", "2001", "2002", "2003", "2004", "3000", "5000", "5
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeOneCloud, str]]:
     state = FakeOneCloud()
-    server = FakeServerThread(state.app(), name="fake-onecloud").start()
-    try:
+    with FakeServerThread(state.app(), name="fake-onecloud") as server:
         yield state, server.url
-    finally:
-        server.stop()
 
 
 def _entry(url: str, **changes: Any) -> EntryPoint:

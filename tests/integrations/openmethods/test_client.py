@@ -30,11 +30,8 @@ from integrations.openmethods.fake import DEMO_API_KEY, FakeOpenMethods
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeOpenMethods, str]]:
     state = FakeOpenMethods()
-    server = FakeServerThread(state.app(), name="fake-openmethods").start()
-    try:
+    with FakeServerThread(state.app(), name="fake-openmethods") as server:
         yield state, server.url
-    finally:
-        server.stop()
 
 
 def _config(url: str, **changes: object) -> OpenMethodsConfig:
