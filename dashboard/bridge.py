@@ -85,6 +85,7 @@ class Bridge:
         self.updates = 0
         self.crossings = CrossingWatch()
         self.own_alerts = integration_alerts.OwnAlerts()
+        self.started = datetime.now(tz=UTC)
         self._genesys: GenesysClient | None = None
         self._genesys_checked = 0.0
         # Chat probes under way, by entry point: one at a time each.
@@ -423,7 +424,8 @@ class Bridge:
                     self._genesys = GenesysClient(config)
                 healthy, detail = await genesys.check(self._genesys, now=now)
                 await sync_to_async(genesys.save_check)(healthy, detail, now=now)
-            items += await sync_to_async(genesys.alerts)(config, now=now)
+            items += await sync_to_async(genesys.alerts)(config, now=now,
+                                                         watching_since=self.started)
         for row in await sync_to_async(onecloud.due)(now):
             if row.pk not in self._probing:
                 self._probing[row.pk] = task = asyncio.create_task(

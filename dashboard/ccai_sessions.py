@@ -46,7 +46,7 @@ def ingest(storage: Path) -> Ingested:
     if not folder.is_dir():
         return result
     known = dict(CcaiSession.objects.values_list("file_name", "file_mtime"))
-    for path in sorted(folder.iterdir())[:BATCH * 5]:
+    for path in sorted(folder.iterdir()):
         if name_of(path) is None or not path.is_file():
             continue
         mtime = path.stat().st_mtime

@@ -130,7 +130,11 @@ class Tile:
         return self.per_minute[-2] if len(self.per_minute) > 1 else 0
 
 
-def tile(config: GenesysConfig, *, now: datetime) -> Tile:
+def tile(config: GenesysConfig, *, now: datetime,
+         watching_since: datetime | None = None) -> Tile:
+    """The tile at `now`. With no message ever, traffic counts as quiet only once the watcher
+    (the bridge, `watching_since`) has waited quiet_minutes itself: a dashboard just started
+    has not missed anything yet."""
     minute = now.replace(second=0, microsecond=0)
     start = minute - timedelta(minutes=HISTORY_MINUTES - 1)
     counts = dict(IntegrationMinute.objects.filter(
@@ -141,7 +145,9 @@ def tile(config: GenesysConfig, *, now: datetime) -> Tile:
     status = IntegrationStatus.objects.filter(integration=NAME).first()
     last = status.last_message_at if status else None
     open_now = is_open(config, now)
-    quiet = open_now and (last is None or now - last >= timedelta(minutes=config.quiet_minutes))
+    reference = last or watching_since
+    quiet = (open_now and reference is not None
+             and now - reference >= timedelta(minutes=config.quiet_minutes))
     return Tile(
         per_minute=tuple(counts.get(start + timedelta(minutes=i), 0)
                          for i in range(HISTORY_MINUTES)),
@@ -157,17 +163,20 @@ def is_open(config: GenesysConfig, now: datetime) -> bool:
     return config.hours.is_open(local.weekday(), local.time())
 
 
-def alerts(config: GenesysConfig, *, now: datetime) -> list[dict[str, Any]]:
+def alerts(config: GenesysConfig, *, now: datetime,
+           watching_since: datetime | None = None) -> list[dict[str, Any]]:
     """The dashboard's own alerts for this integration, as alert items (active or cleared)."""
-    shown = tile(config, now=now)
-    age = (f"{int(shown.last_message_age // 60)} min" if shown.last_message_age is not None
-           else "ever since the dashboard started")
+    shown = tile(config, now=now, watching_since=watching_since)
+    # Words that stay the same while the alert lasts (a changed message is a new publish).
+    last = (f"the last one came at {shown.last_message_at:%Y-%m-%d %H:%M} UTC"
+            if shown.last_message_at else "none since the dashboard started watching")
     return [
         integration_alerts.item(
             NAME, "quiet", name="Genesys messaging quiet", active=shown.quiet, now=now,
             entity_name="Genesys Open Messaging", metric="minutesSinceLastMessage",
             value=(shown.last_message_age or 0) / 60, threshold=config.quiet_minutes,
-            message=f"No message from Genesys Open Messaging for {age}, during opening hours."),
+            message=f"No message from Genesys Open Messaging for {config.quiet_minutes} "
+                    f"minutes or more during opening hours; {last}."),
         integration_alerts.item(
             NAME, "state", name="Genesys integration error", active=shown.healthy is False,
             now=now, entity_name="Genesys Open Messaging", metric="integrationState",

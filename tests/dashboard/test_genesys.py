@@ -178,8 +178,18 @@ def test_no_quiet_alert_outside_opening_hours() -> None:
     config = _config(GENESYS_OPENING_HOURS="08:00-18:00", GENESYS_OPENING_DAYS="mon-fri")
     saturday_noon = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
     monday_noon = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-    assert not genesys.tile(config, now=saturday_noon).quiet
-    assert genesys.tile(config, now=monday_noon).quiet
+    watching = saturday_noon - timedelta(hours=1)
+    assert not genesys.tile(config, now=saturday_noon, watching_since=watching).quiet
+    assert genesys.tile(config, now=monday_noon, watching_since=watching).quiet
+
+
+@pytest.mark.django_db
+def test_a_watcher_just_started_has_not_missed_anything_yet() -> None:
+    config = _config()
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    assert not genesys.tile(config, now=now, watching_since=now - timedelta(minutes=9)).quiet
+    assert genesys.tile(config, now=now, watching_since=now - timedelta(minutes=10)).quiet
+    assert not genesys.tile(config, now=now).quiet  # the page alone: nothing to go by
 
 
 @pytest.mark.django_db
@@ -219,6 +229,7 @@ def _alert(bridge: Bridge, kind: str) -> dict[str, Any] | None:
 @pytest.mark.django_db(transaction=True)
 async def test_an_integration_in_error_raises_an_alert_that_clears(fake: FakeGenesys) -> None:
     bridge = _bridge()
+    bridge.started -= timedelta(hours=1)  # watching long enough for quiet to count
     fake.create_status, fake.create_error = "Error", "Webhook URL unreachable"
     assert await bridge.check_integrations() >= 1
     raised = _alert(bridge, "state")
