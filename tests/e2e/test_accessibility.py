@@ -56,6 +56,26 @@ def test_each_live_page_has_no_serious_accessibility_violations(page: Page, demo
     _assert_accessible(page)
 
 
+# The other platforms' pages (docs/integrations.md), filled by the demo's fakes.
+@pytest.mark.parametrize("path", ["/integrations/", "/crm/ccai/lookup?email=james.bond@agents.co",
+                                  "/ccai/sessions/"])
+def test_the_integration_pages_have_no_serious_accessibility_violations(
+        page: Page, demo: Demo, path: str) -> None:
+    log_in(page, demo)
+    if path == "/ccai/sessions/":
+        # A CCAI session page, once the demo's fake tenant has had one read.
+        for _ in range(30):
+            page.goto(demo.url + "/search/?q=Moneypenny")
+            link = page.locator('a[href^="/ccai/sessions/"]')
+            if link.count():
+                path = str(link.first.get_attribute("href"))
+                break
+            page.wait_for_timeout(3_000)
+    page.goto(demo.url + path)
+    expect(page.locator("h1")).not_to_be_empty()
+    _assert_accessible(page)
+
+
 @pytest.mark.parametrize("path", ["/search/?q=a", "/search/?q=agent"])
 def test_the_search_page_has_no_serious_accessibility_violations(page: Page, demo: Demo,
                                                                  path: str) -> None:
