@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 DEMO_ENTRY_POINT = "Demo test chat"
 DEMO_CCAI_EVERY = 20.0
 CUSTOMERS = (("James Bond", "+1 222 333 4444", "james.bond@agents.co"),
-             ("Eve Moneypenny", "+44 20 7946 0018", "eve@agents.co"),
+             ("Vesper Lynd", "+44 20 7946 0018", "vesper@treasury.example"),
              ("Felix Leiter", "+1 555 010 0199", "felix@cia.example"))
 MENUS = ("Orders/Order info", "Billing/Refunds", "Support/Account access")
 
