@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 
 from integrations.genesys.client import GenesysClient, GenesysConfig
@@ -73,11 +74,16 @@ def receive(config: GenesysConfig, body: bytes, signature: str | None, *,
 
 def _count(now: datetime, **counts: int) -> None:
     minute = now.replace(second=0, microsecond=0)
-    row, created = IntegrationMinute.objects.get_or_create(
-        integration=NAME, minute=minute, defaults=counts)
-    if not created:
-        IntegrationMinute.objects.filter(pk=row.pk).update(
-            **{name: F(name) + value for name, value in counts.items()})
+    rows = IntegrationMinute.objects.filter(integration=NAME, minute=minute)
+    added = {name: F(name) + value for name, value in counts.items()}
+    if rows.update(**added):
+        return
+    try:
+        with transaction.atomic():
+            IntegrationMinute.objects.create(integration=NAME, minute=minute, **counts)
+    except IntegrityError:
+        # Another process made the minute's row just now: add to it.
+        rows.update(**added)
 
 
 def _seconds(delta: timedelta) -> int:
