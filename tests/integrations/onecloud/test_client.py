@@ -152,3 +152,12 @@ async def test_a_chat_accepted_but_not_ended_says_so() -> None:
 def test_bad_entry_points_are_refused_before_any_request(changes: dict[str, Any]) -> None:
     with pytest.raises(OneCloudConfigError):
         _entry("https://tenant.cx.onecloud.com", **changes)
+
+
+@pytest.mark.parametrize("code", DOCUMENTED)
+async def test_each_documented_error_body_gives_its_cause(code: str) -> None:
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"error_code": int(code), "error_message": "x"})
+    result = await probe(_entry("https://tenant.cx.onecloud.com"),
+                         transport=httpx.MockTransport(reply))
+    assert not result.accepted and (result.code, result.cause) == (code, ERROR_CAUSES[code])
