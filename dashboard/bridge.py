@@ -88,6 +88,8 @@ class Bridge:
         self.started = datetime.now(tz=UTC)
         self._genesys: GenesysClient | None = None
         self._genesys_checked = 0.0
+        # CCAI metadata files that could not be read, until they change (name -> mtime).
+        self._ccai_refused: dict[str, float] = {}
         # Chat probes under way, by entry point: one at a time each.
         self._probing: dict[int, asyncio.Task[Any]] = {}
         # Notifications under way (held so that they are not collected mid-send).
@@ -446,10 +448,8 @@ class Bridge:
         returns how many were stored."""
         if not settings.CCAI_STORAGE_DIR:
             return 0
-        done = await sync_to_async(ccai_sessions.ingest)(Path(settings.CCAI_STORAGE_DIR))
-        if done.refused:
-            log.warning("CCAI session metadata: %d file(s) could not be read: %s",
-                        len(done.refused), ", ".join(done.refused[:5]))
+        done = await sync_to_async(ccai_sessions.ingest)(Path(settings.CCAI_STORAGE_DIR),
+                                                         self._ccai_refused)
         return done.new + done.updated
 
     def _probe_done(self, task: asyncio.Task[Any]) -> None:

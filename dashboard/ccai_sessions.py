@@ -1,7 +1,7 @@
 """CCAI Platform sessions, from the session metadata files CCAI pushes to external storage
 (integrations/ccai/metadata.py), for search and drill-down beside Clarity's sessions.
 
-    ingest(storage) -> Ingested        # sync: read new and changed files under ujet-metadata
+    ingest(storage, refused) -> Ingested   # sync: read new and changed files under ujet-metadata
     search(query, limit) -> list[CcaiHit]
     get(kind, session_id) -> CcaiSession | None
 
@@ -40,8 +40,11 @@ class Ingested:
     refused: list[str] = field(default_factory=list)
 
 
-def ingest(storage: Path) -> Ingested:
+def ingest(storage: Path, refused: dict[str, float] | None = None) -> Ingested:
+    """`refused` (file name -> modification time) remembers the files that could not be read
+    between passes, so that each is tried (and logged) again only once it changes."""
     result = Ingested()
+    refused = {} if refused is None else refused
     folder = storage / FOLDER
     if not folder.is_dir():
         return result
@@ -50,7 +53,7 @@ def ingest(storage: Path) -> Ingested:
         if name_of(path) is None or not path.is_file():
             continue
         mtime = path.stat().st_mtime
-        if known.get(path.name) == mtime:
+        if known.get(path.name) == mtime or refused.get(path.name) == mtime:
             result.unchanged += 1
             continue
         if result.new + result.updated + len(result.refused) >= BATCH:
@@ -60,7 +63,9 @@ def ingest(storage: Path) -> Ingested:
         except CcaiMetadataError as exc:
             log.warning("CCAI session metadata: %s", exc.message)
             result.refused.append(path.name)
+            refused[path.name] = mtime
             continue
+        refused.pop(path.name, None)
         _, created = CcaiSession.objects.update_or_create(
             kind=meta.kind, session_id=meta.session_id, defaults={
                 "lang": meta.lang[:10], "session_type": meta.session_type[:100],

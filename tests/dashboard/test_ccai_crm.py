@@ -204,15 +204,22 @@ def test_metadata_files_are_ingested_once_and_again_when_they_change(tmp_path: P
     path = write_metadata(tmp_path, "chat", sample_session(
         "chat", 55, phone="", email="q@x.co", agent="Q", menu_path="Support"))
     (tmp_path / "ujet-metadata" / "call-9.json").write_text("{broken")
-    first = ccai_sessions.ingest(tmp_path)
+    refused: dict[str, float] = {}
+    first = ccai_sessions.ingest(tmp_path, refused)
     assert (first.new, first.updated, first.refused) == (1, 0, ["call-9.json"])
-    assert ccai_sessions.ingest(tmp_path).unchanged == 1
+    # Both unchanged now: the good one stored, the broken one remembered until it changes.
+    assert ccai_sessions.ingest(tmp_path, refused).unchanged == 2
+    broken = tmp_path / "ujet-metadata" / "call-9.json"
+    broken.write_text(json.dumps(sample_session("call", 9, phone="", email="", agent="A",
+                                                menu_path="M")))
+    os.utime(broken, (broken.stat().st_atime, broken.stat().st_mtime + 5))
+    assert ccai_sessions.ingest(tmp_path, refused).new == 1 and not refused
     data = json.loads(path.read_text())
     data["rating"] = 2
     path.write_text(json.dumps(data))
     os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 5))
     assert ccai_sessions.ingest(tmp_path).updated == 1
-    assert CcaiSession.objects.get().rating == 2
+    assert CcaiSession.objects.get(session_id=55).rating == 2
 
 
 @pytest.mark.django_db
