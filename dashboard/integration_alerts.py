@@ -4,8 +4,8 @@ ours, so that pages list and toast them exactly as they do Clarity's.
 
 Their ids sit in a range Clarity's do not reach in practice (FIRST_ID and up, by platform,
 kind and index, still within a 32-bit integer); their entity is "integration" with the
-platform's number, and every page (but an agent's) joins those alert groups: a channel going
-quiet concerns the whole floor.
+platform's number, and every page (but an agent's) of a viewer with a scope joins those alert
+groups: a channel going quiet concerns the whole floor.
 
     item(platform, kind, *, name, active, now, ...) -> dict     # one alert, active or not
     OwnAlerts().message(items, now) -> dict | None               # a snapshot for the merge

@@ -104,7 +104,9 @@ def groups_for(visibility: Visibility, page: str, *, agent_id: int | None = None
     groups += [alert_group("queue", q) for q in sorted(visibility.queue_ids)]
     groups += [alert_group("agent", a) for a in sorted(visibility.agent_ids)]
     # The dashboard's own alerts about other platforms concern the whole floor.
-    groups += [alert_group(INTEGRATION_ENTITY, n) for n in sorted(INTEGRATION_NUMBERS.values())]
+    if visibility.sees_anything:
+        groups += [alert_group(INTEGRATION_ENTITY, n)
+                   for n in sorted(INTEGRATION_NUMBERS.values())]
     return groups
 
 

@@ -374,6 +374,13 @@ class Visibility:
     def sees_agent(self, clarity_id: int) -> bool:
         return self.everything or clarity_id in self.agent_ids
 
+    @property
+    def sees_anything(self) -> bool:
+        """False for a viewer with no scope (or a revoked wallboard): such a viewer hears of
+        nothing, the dashboard's own alerts about other platforms included."""
+        return self.everything or any((self.agent_ids, self.queue_ids, self.team_ids,
+                                       self.group_ids, self.business_unit_ids))
+
     def sees_queue(self, clarity_id: int) -> bool:
         return self.everything or clarity_id in self.queue_ids
 

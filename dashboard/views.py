@@ -216,10 +216,11 @@ def _visible_alerts(vis: Visibility) -> Any:
     dashboard's own about other platforms (dashboard.integration_alerts)."""
     alerts = Alert.objects.select_related("acknowledged_by")
     if not vis.everything:
-        alerts = alerts.filter(
-            Q(entity_type__iexact="queue", entity_id__in=vis.queue_ids)
-            | Q(entity_type__iexact="agent", entity_id__in=vis.agent_ids)
-            | Q(entity_type__iexact=integration_alerts.ENTITY_TYPE))
+        mine = (Q(entity_type__iexact="queue", entity_id__in=vis.queue_ids)
+                | Q(entity_type__iexact="agent", entity_id__in=vis.agent_ids))
+        if vis.sees_anything:
+            mine |= Q(entity_type__iexact=integration_alerts.ENTITY_TYPE)
+        alerts = alerts.filter(mine)
     return alerts
 
 

@@ -267,6 +267,7 @@ def test_every_page_but_an_agents_joins_the_integration_alert_groups() -> None:
     for page in ("overview", "agents", "alerts", "wallboard"):
         assert group in live.groups_for(scoped, page)
     assert group not in live.groups_for(scoped, "agent", agent_id=5)
+    assert live.groups_for(Visibility(), "alerts") == []
 
 
 @pytest.mark.django_db
@@ -278,3 +279,4 @@ def test_a_scoped_supervisor_sees_integration_alerts() -> None:
                          entity_id=99, raised_at=datetime.now(tz=UTC))
     scoped = Visibility(queue_ids=frozenset({1}))
     assert [a.name for a in views._visible_alerts(scoped)] == ["Genesys messaging quiet"]
+    assert list(views._visible_alerts(Visibility())) == []  # no scope: nothing at all
