@@ -357,12 +357,18 @@ def test_a_viewer_reads_the_session_but_gets_no_forms(
 def test_a_session_outside_the_scope_is_not_found(
         client: Client, sim: SimulatorThread, clarity: None) -> None:
     sid = pick(sim, live_call_with_history, "live call")
-    agent = int(on_sim(sim, lambda cc: cc.sessions[sid].agent_id))
-    customer = on_sim(sim, lambda cc: cc.customers[cc.sessions[sid].customer_id].name)
-    login(client, "Supervisor", teams=(other_team(sim, agent),))
+    # The simulated clock stands still meanwhile: a transfer to an agent of the other team
+    # would (rightly) put the session in scope.
+    sim.call(sim.sim.pause, 60)
+    try:
+        agent = int(on_sim(sim, lambda cc: cc.sessions[sid].agent_id))
+        customer = on_sim(sim, lambda cc: cc.customers[cc.sessions[sid].customer_id].name)
+        login(client, "Supervisor", teams=(other_team(sim, agent),))
 
-    page = client.get(f"/sessions/{sid}/")
-    poll = client.get(f"/sessions/{sid}/transcript/")
+        page = client.get(f"/sessions/{sid}/")
+        poll = client.get(f"/sessions/{sid}/transcript/")
+    finally:
+        sim.call(sim.sim.clear_faults)
 
     assert page.status_code == 404 and poll.status_code == 404
     assert customer not in page.content.decode()
