@@ -20,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from integrations.json_values import aware_time, object_or_empty
+
 from .errors import CcaiMetadataError
 
 FOLDER = "ujet-metadata"
@@ -79,8 +81,8 @@ def parse(kind: Kind, session_id: int, data: Any, *, source: str = "") -> Sessio
         raise CcaiMetadataError(f"{source}: not a JSON object")
     if _int(data.get("id")) != session_id:
         raise CcaiMetadataError(f"{source}: its id {data.get('id')!r} is not the file name's")
-    agent = _object(data.get("agent_info"))
-    user = _object(data.get("end_user"))
+    agent = object_or_empty(data.get("agent_info"))
+    user = object_or_empty(data.get("end_user"))
     agent_name = _text(agent.get("name")) or " ".join(
         p for p in (_text(agent.get("first_name")), _text(agent.get("last_name"))) if p
     ) or _text(agent.get("va_alias"))
@@ -88,8 +90,9 @@ def parse(kind: Kind, session_id: int, data: Any, *, source: str = "") -> Sessio
         kind=kind, session_id=session_id, lang=_text(data.get("lang")),
         session_type=_text(data.get(f"{kind}_type")) or _text(data.get("session_type")),
         status=_text(data.get("status")),
-        created_at=_time(data.get("created_at")), connected_at=_time(data.get("connected_at")),
-        ended_at=_time(data.get("ends_at")) or _time(data.get("ended_at")),
+        created_at=aware_time(data.get("created_at")),
+        connected_at=aware_time(data.get("connected_at")),
+        ended_at=aware_time(data.get("ends_at")) or aware_time(data.get("ended_at")),
         wait_seconds=_int(data.get("wait_duration")),
         duration_seconds=_int(data.get(f"{kind}_duration")),
         hold_seconds=_int(data.get("hold_duration")), rating=_int(data.get("rating")),
@@ -98,9 +101,6 @@ def parse(kind: Kind, session_id: int, data: Any, *, source: str = "") -> Sessio
         end_user_phone=_text(user.get("phone_number")), end_user_email=_text(user.get("email")),
         raw=data)
 
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str:
@@ -116,12 +116,3 @@ def _int(value: Any) -> int | None:
         return int(value)
     return None
 
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from integrations.json_values import aware_time, object_or_empty
+
 from .errors import WebhookRejected
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -80,34 +82,22 @@ def read_delivery(secret: str, body: bytes, header: str | None, *,
     if not isinstance(data, dict):
         raise WebhookRejected("the body is not a JSON object", status=400)
     message_id = data.get("id")
-    channel = _object(data.get("channel"))
-    sent_at = _timestamp(channel.get("time"))
+    channel = object_or_empty(data.get("channel"))
+    sent_at = aware_time(channel.get("time"))
     if not isinstance(message_id, str) or not message_id or sent_at is None:
         raise WebhookRejected("the delivery lacks an id or channel.time", status=400)
     now = now or datetime.now(tz=UTC)
     if sent_at < now - REPLAY_WINDOW or sent_at > now + CLOCK_SKEW:
         raise WebhookRejected("channel.time is outside the accepted window (a replay?)",
                               status=409)
-    sender = _object(channel.get("from"))
+    sender = object_or_empty(channel.get("from"))
     return Delivery(message_id=message_id, kind=_text(data.get("type")),
                     direction=_text(data.get("direction")), status=_text(data.get("status")),
                     sent_at=sent_at, from_id=_text(sender.get("id")),
                     replay_key=hashlib.sha256(body).hexdigest())
 
 
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
