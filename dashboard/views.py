@@ -19,7 +19,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import (
@@ -212,8 +212,8 @@ def _totals(vis: Visibility) -> list[dict[str, Any]]:
 
 def _visible_alerts(vis: Visibility) -> Any:
     """Alerts are about a queue or an agent; a viewer sees those of the ones they may see
-    (the same rule as the alert groups a page joins, live.groups_for), and everyone sees the
-    dashboard's own about other platforms (dashboard.integration_alerts)."""
+    (the same rule as the alert groups a page joins, live.groups_for), and anyone who sees
+    anything sees the dashboard's own about other platforms (dashboard.integration_alerts)."""
     alerts = Alert.objects.select_related("acknowledged_by")
     if not vis.everything:
         mine = (Q(entity_type__iexact="queue", entity_id__in=vis.queue_ids)
@@ -770,17 +770,21 @@ def genesys_tile(request: HtmxHttpRequest) -> HttpResponse:
                   _genesys_context(settings.GENESYS, timezone.now()))
 
 
+def _content_length(request: HttpRequest) -> int:
+    """What the request says its body's size is (0 when it does not say, or says nonsense)."""
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
 @csrf_exempt  # Genesys Cloud posts here; the signature made with the integration's secret is
 @require_POST  # the authentication (dashboard.genesys.receive), not a session.
 def genesys_webhook(request: HttpRequest) -> HttpResponse:
     """The Open Messaging integration's outbound notification webhook."""
     if settings.GENESYS is None:
         raise Http404("Genesys is not configured")
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > GENESYS_MAX_BODY:
+    if _content_length(request) > GENESYS_MAX_BODY:
         return HttpResponse("too large", status=413, content_type="text/plain")
     try:
         body = request.body
@@ -881,11 +885,9 @@ def ccai_attachments(request: HttpRequest, config: Any, record_id: int) -> tuple
     if request.method not in ("POST", "PUT", "PATCH"):
         raise CcaiError("POST, PUT or PATCH", status=405)
     limit = config.max_upload
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > limit * 4 // 3 + 64 * 1024:
+    # The file in base64, with room for the JSON or form around it.
+    body_limit = limit * 4 // 3 + 64 * 1024
+    if _content_length(request) > body_limit:
         raise CcaiTooLarge(f"the upload is over {limit // (1024 * 1024)} MiB")
     if request.content_type == "multipart/form-data":
         upload = request.FILES.get("file")
@@ -897,7 +899,7 @@ def ccai_attachments(request: HttpRequest, config: Any, record_id: int) -> tuple
                                upload.content_type or "application/octet-stream", upload.read())
     else:
         # The Base64 form can be larger than Django's body limit for forms: read it here.
-        raw = request.read(limit * 4 // 3 + 64 * 1024 + 1)
+        raw = request.read(body_limit + 1)
         data = ccai_crm.upload_from_json(read_ccai_body(raw, known=frozenset({"file", "id",
                                                                                 "name"})),
                                          limit)
@@ -935,11 +937,10 @@ def ccai_attachment(request: HttpRequest, record_id: int, attachment_id: int) ->
 # The pages CCAI's lookup URLs open, and the CCAI session drill-down.
 @login_required
 @require_safe
+@permission_required("dashboard.view_crmaccount", raise_exception=True)
 def ccai_lookup(request: HttpRequest) -> HttpResponse:
     """The custom lookup URL: {ANI}, {CUID}, {EMAIL} (and the menu, channel and type, shown)
     as query parameters; CCAI leaves out empty ones."""
-    if not request.user.has_perm("dashboard.view_crmaccount"):
-        raise PermissionDenied
     given = {name: request.GET.get(query, "")[:200]
              for name, query in CCAI_LOOKUP_QUERY.items()}
     accounts = ccai_crm.find_accounts({"phone": given["ANI"], "email": given["EMAIL"],
@@ -952,9 +953,8 @@ def ccai_lookup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_safe
+@permission_required("dashboard.view_crmaccount", raise_exception=True)
 def ccai_account_page(request: HttpRequest, account_id: int) -> HttpResponse:
-    if not request.user.has_perm("dashboard.view_crmaccount"):
-        raise PermissionDenied
     account = CrmAccount.objects.filter(pk=account_id).first()
     if account is None:
         raise Http404("No such account")
@@ -975,9 +975,8 @@ def ccai_record_page(request: HttpRequest, record_id: int) -> HttpResponse:
 
 @login_required
 @require_safe
+@permission_required("dashboard.view_ccaisession", raise_exception=True)
 def ccai_session_page(request: HttpRequest, kind: str, session_id: int) -> HttpResponse:
-    if not request.user.has_perm("dashboard.view_ccaisession"):
-        raise PermissionDenied
     found = ccai_sessions.get(kind, session_id)
     if found is None:
         raise Http404("No such CCAI session")

@@ -33,8 +33,7 @@ from typing import Any, Literal
 from .errors import CcaiConfigError, CcaiInvalid, CcaiUnauthorized
 
 AuthMode = Literal["basic", "header", "oauth"]
-LOOKUP_VARIABLES = ("ANI", "CUID", "EMAIL", "MENU_PATH", "MENU_ID", "CHANNEL", "TYPE")
-# What the lookup URL's query names are, one per variable (the admin builds the URL with them).
+# The custom lookup URL's variables, each with the query name the admin gives it in the URL.
 LOOKUP_QUERY = {"ANI": "ani", "CUID": "cuid", "EMAIL": "email", "MENU_PATH": "menu_path",
                 "MENU_ID": "menu_id", "CHANNEL": "channel", "TYPE": "type"}
 _LOCATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
