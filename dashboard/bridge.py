@@ -424,7 +424,7 @@ class Bridge:
                 self._genesys_checked = time.monotonic()
                 if self._genesys is None:
                     self._genesys = GenesysClient(config)
-                healthy, detail = await genesys.check(self._genesys, now=now)
+                healthy, detail = await genesys.check(self._genesys)
                 await sync_to_async(genesys.save_check)(healthy, detail, now=now)
             items += await sync_to_async(genesys.alerts)(config, now=now,
                                                          watching_since=self.started)

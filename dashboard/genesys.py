@@ -10,9 +10,10 @@ Three sources make one tile:
 - the clock: during the configured opening hours, no message for `quiet_minutes` is an alert.
 
     receive(config, body, signature, now=...) -> Received       # sync: the database
-    await check(client, now=...) -> IntegrationStatus
-    tile(config, now=...) -> Tile                                # sync: what the page shows
-    alerts(config, now=...) -> list[dict]                        # the dashboard's own alerts
+    await check(client) -> (healthy, detail)                     # the public API
+    save_check(healthy, detail, now=...)                         # sync: IntegrationStatus
+    tile(config, now=..., watching_since=None) -> Tile           # sync: what the page shows
+    alerts(config, now=..., watching_since=None) -> list[dict]   # the dashboard's own alerts
 
 Replays: a delivery's body is remembered (by digest, in the cache, which Redis shares between
 processes) for the webhook's freshness window, so the same signed body is taken once.
@@ -90,7 +91,7 @@ def _seconds(delta: timedelta) -> int:
     return int(delta.total_seconds())
 
 
-async def check(client: GenesysClient, *, now: datetime) -> tuple[bool, str]:
+async def check(client: GenesysClient) -> tuple[bool, str]:
     """Ask the public API how the integration is; (healthy, what to show)."""
     try:
         integration = await client.integration()
