@@ -79,6 +79,10 @@ async def running_bridge(sim: SimulatorThread, *, settle: float = 0.2,
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        # Cancelling stops the bridge's coroutines, not a database call already running in the
+        # sync thread (persist, the periodic upkeep): one more call on that thread waits for
+        # it, so that the test database is not flushed under it ("table is locked").
+        await sync_to_async(lambda: None)()
 
 
 async def wait_until(what: str, check: Callable[[], Awaitable[Any]],
